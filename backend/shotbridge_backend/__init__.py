@@ -1,0 +1,1 @@
+"""ShotBridge backend: the embedded AI service (FastAPI, SQLite, content-addressed assets)."""

@@ -1,0 +1,485 @@
+"""The HTTP API (/v1), generated from the shared pydantic models. Every error is problem+json."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from pydantic import ValidationError
+from shotbridge import __version__
+from shotbridge.models import (
+    SHA256_RE,
+    Asset,
+    AssetOrigin,
+    Health,
+    Job,
+    JobStatus,
+    JobSubmit,
+    Operation,
+    Problem,
+    Project,
+    ProjectCreate,
+    ProjectWithToken,
+    Provider,
+)
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import auth, providers
+from .db import AssetRow, Database, JobRow, ProjectRow
+from .events import Broker
+from .operations import CATALOGUE
+from .runner import JobRunner, to_job
+from .settings import BackendSettings
+from .store import AssetStore, StoreError
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+SSE_KEEPALIVE = 15.0
+
+
+class ApiProblem(Exception):
+    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict] | None = None):
+        super().__init__(detail or title)
+        self.problem = Problem(title=title, status=status, detail=detail or None, errors=errors or [])
+
+
+def field_problem(status: int, title: str, field: str, message: str) -> ApiProblem:
+    return ApiProblem(status, title, message, [{"field": field, "message": message}])
+
+
+class Backend:
+    """Everything one running backend holds; created by the app's lifespan."""
+
+    def __init__(self, settings: BackendSettings):
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.database_url)
+        self.store = AssetStore(settings.asset_dir)
+        self.broker = Broker()
+        self.runner = JobRunner(self.db, self.store, self.broker, settings.data_dir / "work",
+                                settings.workers, settings.max_attempts)
+
+    def start(self) -> None:
+        removed = self.store.clean_partial()
+        if removed:
+            log.info("removed %d partial upload(s) left by an earlier run", removed)
+        auth.ensure_admin_token(self.db, self.settings.token_file)
+        requeued = self.runner.recover()
+        if requeued:
+            log.info("queued %d job(s) from before the restart", len(requeued))
+
+    def stop(self) -> None:
+        self.runner.shutdown()
+        self.db.dispose()
+
+
+def create_app(settings: BackendSettings | None = None) -> FastAPI:
+    settings = settings or BackendSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        backend = Backend(settings)
+        backend.start()
+        app.state.backend = backend
+        try:
+            yield
+        finally:
+            backend.stop()
+
+    app = FastAPI(
+        title="ShotBridge",
+        version=__version__,
+        description="AI operations for film and TV crews, shared by the Nuke, Resolve and Blender adapters.",
+        lifespan=lifespan,
+        responses={"default": {"model": Problem, "content": {PROBLEM: {}}}},
+    )
+    _install_error_handlers(app)
+    _install_routes(app)
+    return app
+
+
+# -- errors ------------------------------------------------------------------------------------------------
+
+
+def _problem_response(problem: Problem, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(problem.model_dump(mode="json", exclude_none=True), status_code=problem.status,
+                        media_type=PROBLEM, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(request: Request, exc: ApiProblem):
+        exc.problem.instance = request.url.path
+        return _problem_response(exc.problem)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = [{"field": _dotted(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        fields = ", ".join(e["field"] for e in errors)
+        return _problem_response(Problem(title="Invalid request", status=422, instance=request.url.path,
+                                         detail=f"Check {fields}.", errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No such endpoint: {request.method} {request.url.path}. The API lives under /v1 (see /docs)."
+        return _problem_response(Problem(title=_reason(exc.status_code), status=exc.status_code,
+                                         detail=detail, instance=request.url.path),
+                                 headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: StoreError):
+        return _problem_response(Problem(title=exc.title, status=exc.status, detail=exc.detail,
+                                         instance=request.url.path))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _problem_response(Problem(title="Internal error", status=500, instance=request.url.path,
+                                         detail=f"{type(exc).__name__}: {exc}. The backend log has details."))
+
+
+def _dotted(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "request"
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+# -- dependencies ------------------------------------------------------------------------------------------
+
+
+def get_backend(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+BackendDep = Annotated[Backend, Depends(get_backend)]
+
+
+def authenticate(backend: BackendDep, authorization: Annotated[str | None, Header()] = None) -> auth.Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise ApiProblem(401, "Missing token",
+                         "Send 'Authorization: Bearer <token>'. The embedded backend's token is in "
+                         f"{backend.settings.token_file}; the CLI and client read it from there.")
+    principal = auth.lookup(backend.db, authorization[7:].strip())
+    if principal is None:
+        raise ApiProblem(401, "Invalid token",
+                         "The token is not known to this backend. Use the one in "
+                         f"{backend.settings.token_file}, or a project token this backend issued.")
+    return principal
+
+
+PrincipalDep = Annotated[auth.Principal, Depends(authenticate)]
+
+
+def _project_row(backend: Backend, principal: auth.Principal, ref: str) -> ProjectRow:
+    with backend.db.session() as s:
+        row = s.get(ProjectRow, ref) or s.scalars(select(ProjectRow).where(ProjectRow.name == ref)).first()
+    if row is None or not principal.may_reach(row.id):
+        # The same answer for "absent" and "not yours": a project token learns nothing about other projects.
+        raise ApiProblem(404, "Project not found",
+                         f"No project '{ref}' is reachable with this token. List yours with `shotbridge projects`.")
+    return row
+
+
+def _job_row(backend: Backend, principal: auth.Principal, job_id: str) -> Job:
+    with backend.db.session() as s:
+        row = s.get(JobRow, job_id)
+        job = to_job(row) if row else None
+    if job is None or not principal.may_reach(job.project_id):
+        raise ApiProblem(404, "Job not found", f"No job '{job_id}' is reachable with this token.")
+    return job
+
+
+def _project(row: ProjectRow) -> Project:
+    return Project(id=row.id, name=row.name, description=row.description, created_at=row.created_at)
+
+
+def _asset(row: AssetRow) -> Asset:
+    return Asset(sha256=row.sha256, size=row.size, media_type=row.media_type, filename=row.filename,
+                 origin=AssetOrigin(row.origin), created_at=row.created_at)
+
+
+# -- routes ------------------------------------------------------------------------------------------------
+
+
+def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists the whole API
+    @app.get("/v1/health", response_model=Health, tags=["service"])
+    def health() -> Health:
+        return Health(version=__version__, operations=len(CATALOGUE), providers=len(providers.all_providers()))
+
+    @app.get("/v1/operations", response_model=list[Operation], tags=["service"])
+    def list_operations(principal: PrincipalDep) -> list[Operation]:
+        offered = providers.all_providers()
+        return [
+            Operation(name=op.name, title=op.title, description=op.description,
+                      params_schema=op.params.model_json_schema(), result_schema=op.result.model_json_schema(),
+                      providers=[p.name for p in offered if op.name in p.operations],
+                      available=not op.unavailable_reason(), reason=op.unavailable_reason())
+            for op in CATALOGUE.values()
+        ]
+
+    @app.get("/v1/providers", response_model=list[Provider], tags=["service"])
+    def list_providers(principal: PrincipalDep) -> list[Provider]:
+        return providers.all_providers()
+
+    # projects
+
+    @app.get("/v1/projects", response_model=list[Project], tags=["projects"])
+    def list_projects(backend: BackendDep, principal: PrincipalDep) -> list[Project]:
+        with backend.db.session() as s:
+            query = select(ProjectRow).order_by(ProjectRow.created_at)
+            if not principal.is_admin:
+                query = query.where(ProjectRow.id == principal.project_id)
+            return [_project(r) for r in s.scalars(query)]
+
+    @app.post("/v1/projects", response_model=ProjectWithToken, status_code=201, tags=["projects"])
+    def create_project(body: ProjectCreate, backend: BackendDep, principal: PrincipalDep) -> ProjectWithToken:
+        if not principal.is_admin:
+            raise ApiProblem(403, "Admin token needed", "Only the backend's admin token may create projects.")
+        try:
+            with backend.db.session() as s:
+                row = ProjectRow(id=uuid.uuid4().hex[:12], name=body.name, description=body.description)
+                s.add(row)
+        except IntegrityError:
+            raise field_problem(409, "Project exists", "name",
+                                f"A project named '{body.name}' already exists; pick another name.") from None
+        token = auth.issue(backend.db, row.id)
+        return ProjectWithToken(**_project(row).model_dump(), token=token)
+
+    @app.get("/v1/projects/{project}", response_model=Project, tags=["projects"])
+    def get_project(project: str, backend: BackendDep, principal: PrincipalDep) -> Project:
+        return _project(_project_row(backend, principal, project))
+
+    @app.post("/v1/projects/{project}/tokens", status_code=201, tags=["projects"])
+    def create_project_token(project: str, backend: BackendDep, principal: PrincipalDep) -> dict[str, str]:
+        row = _project_row(backend, principal, project)
+        if not principal.is_admin:
+            raise ApiProblem(403, "Admin token needed", "Only the backend's admin token may issue tokens.")
+        return {"project_id": row.id, "token": auth.issue(backend.db, row.id)}
+
+    # assets
+
+    @app.get("/v1/projects/{project}/assets", response_model=list[Asset], tags=["assets"])
+    def list_assets(project: str, backend: BackendDep, principal: PrincipalDep) -> list[Asset]:
+        pid = _project_row(backend, principal, project).id
+        with backend.db.session() as s:
+            rows = s.scalars(select(AssetRow).where(AssetRow.project_id == pid).order_by(AssetRow.created_at))
+            return [_asset(r) for r in rows]
+
+    def _asset_row(backend: Backend, pid: str, sha256: str) -> AssetRow | None:
+        _check_sha(sha256)
+        with backend.db.session() as s:
+            return s.get(AssetRow, (pid, sha256))
+
+    @app.api_route("/v1/projects/{project}/assets/{sha256}", methods=["GET", "HEAD"], response_model=Asset,
+                   tags=["assets"])
+    def get_asset(project: str, sha256: str, backend: BackendDep, principal: PrincipalDep) -> Asset:
+        pid = _project_row(backend, principal, project).id
+        row = _asset_row(backend, pid, sha256)
+        if row is None or not backend.store.exists(sha256):
+            raise ApiProblem(404, "Asset not found", f"Project '{project}' has no asset {sha256}; upload it.")
+        return _asset(row)
+
+    @app.put("/v1/projects/{project}/assets/{sha256}", response_model=Asset, status_code=201, tags=["assets"],
+             openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}})
+    async def put_asset(
+        project: str, sha256: str, request: Request, backend: BackendDep, principal: PrincipalDep,
+        content_length: Annotated[int | None, Header()] = None,
+        x_shotbridge_filename: Annotated[str, Header()] = "",
+        x_shotbridge_media_type: Annotated[str, Header()] = "application/octet-stream",
+    ) -> Any:
+        pid = (await run_in_threadpool(_project_row, backend, principal, project)).id
+        existing = await run_in_threadpool(_asset_row, backend, pid, sha256)
+        if existing is not None and backend.store.exists(sha256):
+            return JSONResponse(_asset(existing).model_dump(mode="json"), status_code=200)
+        limit = backend.settings.max_asset_bytes
+        if content_length is not None and content_length > limit:
+            raise ApiProblem(413, "Asset too large",
+                             f"The upload is {content_length} bytes; the configured limit is {limit} "
+                             "(SHOTBRIDGE_MAX_ASSET_BYTES). Split the media or raise the limit.")
+        backend.store.check_space(content_length or 0)
+        size = await backend.store.receive(request.stream(), sha256, limit)
+        from urllib.parse import unquote
+
+        row = AssetRow(project_id=pid, sha256=sha256, size=size, media_type=x_shotbridge_media_type[:200],
+                       filename=unquote(x_shotbridge_filename)[:500], origin="uploaded")
+
+        def save() -> Asset:
+            with backend.db.session() as s:
+                s.merge(row)
+            return _asset(row)
+
+        return await run_in_threadpool(save)
+
+    @app.get("/v1/projects/{project}/assets/{sha256}/content", tags=["assets"],
+             response_class=FileResponse)
+    def get_asset_content(project: str, sha256: str, backend: BackendDep, principal: PrincipalDep):
+        pid = _project_row(backend, principal, project).id
+        row = _asset_row(backend, pid, sha256)
+        if row is None or not backend.store.exists(sha256):
+            raise ApiProblem(404, "Asset not found", f"Project '{project}' has no asset {sha256}.")
+        return FileResponse(backend.store.path(sha256), media_type=row.media_type,
+                            headers={"X-ShotBridge-Sha256": sha256})
+
+    # jobs
+
+    @app.post("/v1/projects/{project}/jobs", response_model=Job, status_code=201, tags=["jobs"])
+    def submit_job(
+        project: str, body: JobSubmit, backend: BackendDep, principal: PrincipalDep,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> Any:
+        pid = _project_row(backend, principal, project).id
+        op = CATALOGUE.get(body.operation)
+        if op is None:
+            raise field_problem(422, "Unknown operation", "operation",
+                                f"No operation '{body.operation}'. Known: {', '.join(sorted(CATALOGUE))}.")
+        try:
+            params = op.params.model_validate(body.params)
+        except ValidationError as exc:
+            errors = [{"field": "params." + ".".join(str(p) for p in e["loc"]) if e["loc"] else "params",
+                       "message": e["msg"]} for e in exc.errors()]
+            raise ApiProblem(422, "Invalid parameters",
+                             f"Parameters for '{op.name}' failed validation; see errors.", errors) from None
+        try:
+            provider = providers.choose(op.name, body.provider)
+        except LookupError as exc:
+            raise field_problem(422, "No provider", "provider", str(exc)) from None
+        clean = params.model_dump(mode="json")
+        _check_assets(backend, pid, project, op, clean)
+        digest = hashlib.sha256(json.dumps([op.name, clean, provider.name], sort_keys=True).encode()).hexdigest()
+        with backend.db.session() as s:
+            if idempotency_key:
+                prior = s.scalars(select(JobRow).where(JobRow.project_id == pid,
+                                                       JobRow.idempotency_key == idempotency_key)).first()
+                if prior is not None:
+                    if prior.request_digest != digest:
+                        raise ApiProblem(409, "Idempotency key reused",
+                                         f"Key '{idempotency_key}' was used for a different request "
+                                         f"(job {prior.id}); use a new key for a new job.")
+                    return JSONResponse(to_job(prior).model_dump(mode="json"), status_code=200)
+            row = JobRow(id=uuid.uuid4().hex, project_id=pid, idempotency_key=idempotency_key,
+                         request_digest=digest, operation=op.name, params=clean, provider=provider.name,
+                         status=JobStatus.queued.value, message="queued")
+            s.add(row)
+            s.flush()
+            job = to_job(row)
+        backend.runner.enqueue(job.id)
+        return job
+
+    @app.get("/v1/jobs", response_model=list[Job], tags=["jobs"])
+    def list_jobs(
+        backend: BackendDep, principal: PrincipalDep, project: str | None = None,
+        status: JobStatus | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[Job]:
+        query = select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)
+        if project is not None:
+            query = query.where(JobRow.project_id == _project_row(backend, principal, project).id)
+        elif not principal.is_admin:
+            query = query.where(JobRow.project_id == principal.project_id)
+        if status is not None:
+            query = query.where(JobRow.status == status.value)
+        with backend.db.session() as s:
+            return [to_job(r) for r in s.scalars(query)]
+
+    @app.get("/v1/jobs/{job_id}", response_model=Job, tags=["jobs"])
+    def get_job(job_id: str, backend: BackendDep, principal: PrincipalDep) -> Job:
+        return _job_row(backend, principal, job_id)
+
+    @app.post("/v1/jobs/{job_id}/cancel", response_model=Job, tags=["jobs"])
+    def cancel_job(job_id: str, backend: BackendDep, principal: PrincipalDep) -> Job:
+        job = _job_row(backend, principal, job_id)
+        if job.status.terminal:
+            return job  # cancel is idempotent: a finished job stays as it finished
+        return backend.runner.cancel(job_id)
+
+    @app.post("/v1/jobs/{job_id}/retry", response_model=Job, status_code=201, tags=["jobs"])
+    def retry_job(job_id: str, backend: BackendDep, principal: PrincipalDep) -> Job:
+        """A new job with the same operation, parameters and provider as a failed or canceled one."""
+        old = _job_row(backend, principal, job_id)
+        if old.status not in (JobStatus.failed, JobStatus.canceled):
+            raise ApiProblem(409, "Job not retryable",
+                             f"Job {job_id} is {old.status.value}; only failed or canceled jobs can be retried.")
+        with backend.db.session() as s:
+            row = JobRow(id=uuid.uuid4().hex, project_id=old.project_id, operation=old.operation,
+                         params=old.params, provider=old.provider, status=JobStatus.queued.value,
+                         message=f"retry of {old.id}")
+            s.add(row)
+            s.flush()
+            job = to_job(row)
+        backend.runner.enqueue(job.id)
+        return job
+
+    @app.get("/v1/jobs/{job_id}/events", tags=["jobs"],
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "Server-sent events; each `data:` line is a Job"}})
+    async def job_events(job_id: str, backend: BackendDep, principal: PrincipalDep) -> StreamingResponse:
+        await run_in_threadpool(_job_row, backend, principal, job_id)
+
+        async def stream():
+            queue = backend.broker.subscribe(job_id)
+            try:
+                job = await run_in_threadpool(_job_row, backend, principal, job_id)
+                yield _sse(job)
+                while not job.status.terminal:
+                    try:
+                        job = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE)
+                    except asyncio.TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    while not queue.empty() and not job.status.terminal:
+                        job = queue.get_nowait()  # a slow reader gets the latest state, not a backlog
+                    yield _sse(job)
+            finally:
+                backend.broker.unsubscribe(job_id, queue)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _sse(job: Job) -> str:
+    return f"event: job\ndata: {job.model_dump_json()}\n\n"
+
+
+def _check_sha(sha256: str) -> None:
+    if not SHA256_RE.match(sha256):
+        raise field_problem(422, "Invalid asset id", "sha256",
+                            f"'{sha256}' is not a sha256 (64 lowercase hex digits).")
+
+
+def _check_assets(backend: Backend, pid: str, project: str, op, params: dict) -> None:
+    """Every asset a job names must belong to the job's own project."""
+    for field in op.asset_fields():
+        value = params.get(field)
+        refs = value if isinstance(value, list) else [value] if value else []
+        with backend.db.session() as s:
+            for i, sha in enumerate(refs):
+                if s.get(AssetRow, (pid, sha)) is None:
+                    where = f"params.{field}" + (f".{i}" if isinstance(value, list) else "")
+                    raise field_problem(422, "Unknown asset", where,
+                                        f"Asset {sha} is not in project '{project}'. Upload it to this "
+                                        "project first (assets are never shared between projects).")
+
+
+def openapi_document() -> dict:
+    return create_app(BackendSettings(data_dir=Path("/nonexistent"))).openapi()

@@ -1,0 +1,100 @@
+"""What an operation is, and what it may ask of the job that runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+from shotbridge.models import OutputRef
+
+
+class Canceled(Exception):
+    """Raised at a checkpoint when the job was asked to stop."""
+
+
+class OperationError(Exception):
+    """A failure the user can act on (bad media, impossible parameters); its message is shown as is."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class JobContext:
+    """The runner's side of a job, handed to `Operation.run`."""
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        project_id: str,
+        work_dir: Path,
+        asset_path: Callable[[str], Path],
+        asset_filename: Callable[[str], str],
+        report: Callable[[float, str], None],
+        canceled: Callable[[], bool],
+        add_output: Callable[[Path, str, str], OutputRef],
+    ):
+        self.job_id = job_id
+        self.project_id = project_id
+        self.work_dir = work_dir
+        self._asset_path = asset_path
+        self._asset_filename = asset_filename
+        self._report = report
+        self._canceled = canceled
+        self._add_output = add_output
+
+    def asset_path(self, sha256: str) -> Path:
+        return self._asset_path(sha256)
+
+    def asset_filename(self, sha256: str) -> str:
+        """The name the asset was uploaded under, for messages and output names."""
+        return self._asset_filename(sha256)
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Report progress; also the checkpoint where a cancel takes effect."""
+        self.check_canceled()
+        self._report(min(1.0, max(0.0, fraction)), message)
+
+    def check_canceled(self) -> None:
+        if self._canceled():
+            raise Canceled()
+
+    def add_output(self, path: Path, name: str, media_type: str) -> OutputRef:
+        return self._add_output(Path(path), name, media_type)
+
+
+class Operation:
+    """Subclasses set the class attributes and implement `run`."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    params: ClassVar[type[BaseModel]]
+    result: ClassVar[type[BaseModel]]
+    requires: ClassVar[tuple[str, ...]] = ()  # importable modules the operation needs
+
+    def unavailable_reason(self) -> str:
+        """Empty when the operation can run here, else what is missing and how to get it."""
+        import importlib.util
+
+        missing = [m for m in self.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"missing Python module(s) {', '.join(missing)}: pip install 'shotbridge[backend]'"
+        return ""
+
+    def run(self, ctx: JobContext, params: Any) -> BaseModel:
+        raise NotImplementedError  # every concrete operation overrides this
+
+    @classmethod
+    def asset_fields(cls) -> list[str]:
+        """Parameter fields that name uploaded assets (single refs or lists of refs)."""
+        names = []
+        for name, prop in cls.params.model_json_schema().get("properties", {}).items():
+            items = prop.get("items", {}) if prop.get("type") == "array" else prop
+            candidates = [items, *items.get("anyOf", [])]
+            if any(c.get("format") == "asset" for c in candidates):
+                names.append(name)
+        return names

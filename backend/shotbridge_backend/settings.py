@@ -1,0 +1,37 @@
+"""Backend settings: defaults suit the embedded backend on one machine; environment variables override."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shotbridge import config
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass
+class BackendSettings:
+    data_dir: Path = field(default_factory=config.data_dir)
+    database_url: str | None = None  # default: SQLite (WAL) in data_dir; a PostgreSQL URL works too
+    host: str = "127.0.0.1"
+    port: int = 8765
+    workers: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_WORKERS", 2))
+    max_asset_bytes: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_MAX_ASSET_BYTES", 8 << 30))
+    max_attempts: int = 3  # a job interrupted by a backend restart is re-run at most this many times
+    token_file: Path = field(default_factory=config.token_path)
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        if self.database_url is None:
+            self.database_url = os.environ.get("SHOTBRIDGE_DATABASE_URL") or (
+                f"sqlite:///{self.data_dir / 'shotbridge.db'}"
+            )
+
+    @property
+    def asset_dir(self) -> Path:
+        return self.data_dir / "assets"

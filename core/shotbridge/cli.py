@@ -1,0 +1,347 @@
+"""`shotbridge`: the command line. Exit codes: 0 ok, 1 a job failed or was canceled, 2 bad input, 3 no backend."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import __version__, config
+from .errors import BackendUnreachable, ShotBridgeError
+
+EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+
+
+class UsageError(ShotBridgeError):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args) or 0
+    except BackendUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except (ShotBridgeError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shotbridge", description="AI for film and TV crews, inside their tools.")
+    parser.add_argument("--version", action="version", version=f"shotbridge {__version__}")
+    parser.add_argument("--url", help=f"backend URL (default: $SHOTBRIDGE_URL or {config.DEFAULT_URL})")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the embedded backend on this machine")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--data-dir", type=Path, help="where jobs and assets live (default: ~/.local/share/shotbridge)")
+    p.add_argument("--workers", type=int, help="jobs run at once (default 2)")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="start a private backend, run the main operations on sample media")
+    p.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("projects", help="list projects")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_projects)
+
+    p = sub.add_parser("project", help="create a project")
+    p.add_argument("action", choices=["create"])
+    p.add_argument("name")
+    p.add_argument("--description", default="")
+    p.set_defaults(func=cmd_project)
+
+    p = sub.add_parser("run", help="run an operation and wait for its result")
+    p.add_argument("operation")
+    p.add_argument("--project", "-p", help="project name or id (default: $SHOTBRIDGE_PROJECT)")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="[PARAM=]FILE",
+                   help="upload FILE and pass it as the operation's media parameter (or PARAM)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a parameter; VALUE is read as JSON when it parses, else as text")
+    p.add_argument("--provider")
+    p.add_argument("--out", type=Path, help="download the job's output files here")
+    p.add_argument("--json", action="store_true", help="print the finished job as JSON (see docs/cli.md)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("jobs", help="list recent jobs")
+    p.add_argument("--project", "-p")
+    p.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "canceled"])
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("watch", help="follow a job until it ends")
+    p.add_argument("job")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("cancel", help="cancel a job")
+    p.add_argument("job")
+    p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("doctor", help="check the backend, the token and the optional parts")
+    p.set_defaults(func=cmd_doctor)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions() -> list[Callable[[Any], None]]:
+    """Command groups contributed by other parts of the core (exchange, hosts)."""
+    found = []
+    for module in ("shotbridge.exchange.cli",):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        found.append(mod.register)
+    return found
+
+
+def client_for(args: argparse.Namespace):
+    from .client import Client
+
+    settings = config.load_settings()
+    return Client(args.url or settings.url, settings.token)
+
+
+def project_for(args: argparse.Namespace) -> str:
+    project = getattr(args, "project", None) or config.load_settings().project
+    if not project:
+        raise UsageError("No project given: pass --project NAME (or set SHOTBRIDGE_PROJECT).")
+    return project
+
+
+# -- commands ----------------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from shotbridge_backend.server import serve
+        from shotbridge_backend.settings import BackendSettings
+    except ImportError as exc:
+        raise UsageError(f"The backend is not installed here ({exc.name} missing): "
+                         "pip install 'shotbridge[backend]'.") from exc
+    settings = BackendSettings(host=args.host, port=args.port)
+    if args.data_dir:
+        settings = BackendSettings(data_dir=args.data_dir, host=args.host, port=args.port)
+    if args.workers:
+        settings.workers = args.workers
+    print(f"ShotBridge backend on http://{settings.host}:{settings.port} (data in {settings.data_dir}; "
+          f"token in {settings.token_file})", file=sys.stderr)
+    serve(settings, log_level=args.log_level)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        from shotbridge_backend.demo import run_demo
+    except ImportError as exc:
+        raise UsageError(f"The demo needs the backend ({exc.name} missing): pip install 'shotbridge[backend]'.") from exc
+    return run_demo(args.out)
+
+
+def cmd_projects(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        projects = client.projects()
+    if args.json:
+        print(json.dumps([p.model_dump(mode="json") for p in projects], indent=2))
+    else:
+        for p in projects:
+            print(f"{p.id}  {p.name}  {p.description}")
+    return 0
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        project = client.create_project(args.name, args.description)
+    print(f"created project {project.name} ({project.id})")
+    print(f"project token (shown once; scoped to this project): {project.token}")
+    return 0
+
+
+def parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    project = project_for(args)
+    params: dict[str, Any] = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param '{item}' is not KEY=VALUE.")
+        params[key] = parse_value(value)
+    with client_for(args) as client:
+        ops = {op.name: op for op in client.operations()}
+        op = ops.get(args.operation)
+        if op is None:
+            raise UsageError(f"No operation '{args.operation}'. Known: {', '.join(sorted(ops))}.")
+        asset_fields = [name for name, prop in op.params_schema.get("properties", {}).items()
+                        if _is_asset_field(prop)]
+        for item in args.input:
+            key, sep, path = item.rpartition("=")
+            if not sep:
+                if not asset_fields:
+                    raise UsageError(f"'{op.name}' takes no input file.")
+                key = asset_fields[0]
+            if key not in asset_fields:
+                raise UsageError(f"'{key}' is not a media parameter of {op.name}; those are: {', '.join(asset_fields)}.")
+            _status(f"uploading {path}")
+            asset = client.upload(project, path)
+            prop = op.params_schema["properties"][key]
+            if prop.get("type") == "array":
+                params.setdefault(key, []).append(asset.sha256)
+            else:
+                params[key] = asset.sha256
+        job = client.submit(project, op.name, params, provider=args.provider)
+        _status(f"job {job.id} ({op.name}) queued")
+        job = client.wait(job.id, on_event=None if args.json else _progress_printer())
+        if not args.json:
+            _end_progress()
+        paths = _download_outputs(client, job, args.out) if args.out else {}
+    if args.json:
+        doc = job.model_dump(mode="json")
+        for out in doc["outputs"]:
+            if out["sha256"] in paths:
+                out["path"] = str(paths[out["sha256"]])
+        print(json.dumps(doc, indent=2))
+    else:
+        _print_job(job, paths)
+    return 0 if job.status.value == "succeeded" else EXIT_FAILED
+
+
+def _is_asset_field(prop: dict) -> bool:
+    items = prop.get("items", {}) if prop.get("type") == "array" else prop
+    return any(c.get("format") == "asset" for c in (items, *items.get("anyOf", [])))
+
+
+def _download_outputs(client, job, out: Path) -> dict[str, Path]:
+    paths = {}
+    for ref in job.outputs:
+        paths[ref.sha256] = client.download(job.project_id, ref.sha256, out / ref.name)
+    return paths
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        jobs = client.jobs(project=args.project, status=args.status, limit=args.limit)
+    if args.json:
+        print(json.dumps([j.model_dump(mode="json") for j in jobs], indent=2))
+        return 0
+    if not jobs:
+        print("no jobs")
+    for j in jobs:
+        when = j.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{j.id}  {when}  {j.status.value:<9}  {j.progress * 100:3.0f}%  {j.operation:<18} {j.message}")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        job = client.wait(args.job, on_event=None if args.json else _progress_printer())
+    if args.json:
+        print(job.model_dump_json(indent=2))
+    else:
+        _end_progress()
+        _print_job(job, {})
+    return 0 if job.status.value == "succeeded" else EXIT_FAILED
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        job = client.cancel(args.job)
+    print(f"job {job.id}: {job.status.value} ({job.message})")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_checks
+
+    ok = True
+    for check in run_checks(args.url):
+        mark = {"ok": "ok ", "warn": "!! ", "fail": "XX "}[check.level]
+        print(f"{mark} {check.name}: {check.detail}")
+        ok = ok and check.level != "fail"
+    return 0 if ok else EXIT_FAILED
+
+
+# -- output ------------------------------------------------------------------------------------------------
+
+
+def _status(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+_bar_state = {"last": 0.0, "shown": False}
+
+
+def _progress_printer() -> Callable:
+    tty = sys.stderr.isatty()
+
+    def show(job) -> None:
+        now = time.monotonic()
+        if not tty and now - _bar_state["last"] < 1.0 and not job.status.terminal:
+            return
+        _bar_state["last"] = now
+        width = 30
+        filled = int(job.progress * width)
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"[{bar}] {job.progress * 100:5.1f}%  {job.status.value:<9} {job.message[:60]}"
+        if tty:
+            sys.stderr.write("\r" + line.ljust(110))
+            _bar_state["shown"] = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _end_progress() -> None:
+    if _bar_state["shown"]:
+        sys.stderr.write("\n")
+        _bar_state["shown"] = False
+
+
+def _print_job(job, paths: dict[str, Path]) -> None:
+    print(f"job {job.id}: {job.status.value} ({job.operation} on {job.provider}, attempt {job.attempts})")
+    if job.error:
+        print(f"  error: {job.error.title}: {job.error.detail or ''}")
+        for err in job.error.errors:
+            print(f"    - {err.field}: {err.message}")
+    if job.result:
+        summary = json.dumps(job.result, indent=2)
+        lines = summary.splitlines()
+        print("  result:")
+        for line in lines[:40]:
+            print("    " + line)
+        if len(lines) > 40:
+            print(f"    ... ({len(lines) - 40} more lines; use --json)")
+    for ref in job.outputs:
+        where = paths.get(ref.sha256)
+        print(f"  output: {ref.name} ({ref.size} bytes, sha256 {ref.sha256[:12]})" + (f" -> {where}" if where else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""`shotbridge doctor`: what works here, what does not, and why."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import stat
+from dataclasses import dataclass
+
+from . import config
+from .errors import ApiError, BackendUnreachable
+
+
+@dataclass
+class Check:
+    name: str
+    level: str  # ok | warn | fail
+    detail: str
+
+
+OPTIONAL = {
+    "panel (Qt)": ("qtpy", "pip install 'shotbridge[panel]'"),
+    "backend": ("fastapi", "pip install 'shotbridge[backend]'"),
+}
+
+
+def run_checks(url: str | None = None) -> list[Check]:
+    from .client import Client
+
+    checks: list[Check] = []
+    settings = config.load_settings()
+    url = url or settings.url
+    token_file = config.token_path()
+    if os.environ.get("SHOTBRIDGE_TOKEN"):
+        checks.append(Check("token", "ok", "from $SHOTBRIDGE_TOKEN"))
+    elif token_file.exists():
+        mode = stat.S_IMODE(token_file.stat().st_mode)
+        if mode & 0o077:
+            checks.append(Check("token", "warn", f"{token_file} is readable by others (mode {mode:o}); "
+                                                 f"run: chmod 600 {token_file}"))
+        else:
+            checks.append(Check("token", "ok", f"{token_file} (mode 600)"))
+    else:
+        checks.append(Check("token", "fail", f"no token: {token_file} is missing. Start the backend once with "
+                                             "`shotbridge serve` (it creates one) or set SHOTBRIDGE_TOKEN."))
+    for name, (module, how) in OPTIONAL.items():
+        if importlib.util.find_spec(module):
+            checks.append(Check(name, "ok", f"{module} importable"))
+        else:
+            checks.append(Check(name, "warn", f"{module} not installed here: {how}"))
+    client = Client(url, settings.token, retries=0, timeout=5)
+    try:
+        health = client.health()
+    except BackendUnreachable as exc:
+        checks.append(Check("backend", "fail", str(exc)))
+        return checks
+    checks.append(Check("backend", "ok", f"{url} answers (version {health.version})"))
+    try:
+        operations = client.operations()
+        providers = client.providers()
+    except ApiError as exc:
+        checks.append(Check("token accepted", "fail", str(exc)))
+        return checks
+    checks.append(Check("token accepted", "ok", "the backend knows this token"))
+    for op in operations:
+        if op.available and op.providers:
+            checks.append(Check(f"operation {op.name}", "ok", f"via {', '.join(op.providers)}"))
+        else:
+            checks.append(Check(f"operation {op.name}", "warn", op.reason or "no available provider"))
+    for p in providers:
+        level = "ok" if p.available else "warn"
+        promise = (f"trains on inputs: {'yes' if p.trains_on_inputs else 'no'}; keeps data {p.retention_days} d; "
+                   f"data in {p.data_location}")
+        checks.append(Check(f"provider {p.name}", level, promise if p.available else p.reason))
+    return checks

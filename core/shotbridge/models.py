@@ -1,0 +1,152 @@
+"""The data model shared by the backend, the client and every host adapter.
+
+The backend's OpenAPI document is generated from these same classes, so a field changed here changes the
+API on both sides at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+# A reference to uploaded media, by content hash. Operation parameter models use it for every field that
+# names an input file, so the backend can check that the asset belongs to the job's project and the CLI
+# knows which parameter a `--input FILE` fills.
+AssetRef = Annotated[
+    str,
+    Field(pattern=r"^[0-9a-f]{64}$", json_schema_extra={"format": "asset"}),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class JobStatus(str, Enum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    canceled = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobStatus.succeeded, JobStatus.failed, JobStatus.canceled)
+
+
+class Problem(_Model):
+    """An error as RFC 9457 problem details; `errors` names each offending field."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class FieldError(_Model):
+    field: str = Field(description="Dotted path of the offending field, e.g. 'params.threshold'")
+    message: str
+
+
+class ProjectCreate(_Model):
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*$")
+    description: str = ""
+
+
+class Project(_Model):
+    id: str
+    name: str
+    description: str = ""
+    created_at: datetime
+
+
+class ProjectWithToken(Project):
+    token: str = Field(description="A token scoped to this project; shown once")
+
+
+class AssetOrigin(str, Enum):
+    uploaded = "uploaded"
+    generated = "generated"
+
+
+class Asset(_Model):
+    sha256: str
+    size: int
+    media_type: str
+    filename: str = ""
+    origin: AssetOrigin = AssetOrigin.uploaded
+    created_at: datetime | None = None
+
+
+class OutputRef(_Model):
+    """A file a job produced, stored as an asset of the job's project."""
+
+    name: str
+    sha256: str
+    size: int
+    media_type: str
+
+
+class JobSubmit(_Model):
+    operation: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    provider: str | None = Field(default=None, description="Provider name; the backend picks one if omitted")
+
+
+class Job(_Model):
+    id: str
+    project_id: str
+    operation: str
+    params: dict[str, Any]
+    provider: str
+    status: JobStatus
+    progress: float = Field(ge=0.0, le=1.0, default=0.0)
+    message: str = ""
+    result: dict[str, Any] | None = None
+    outputs: list[OutputRef] = Field(default_factory=list)
+    error: Problem | None = None
+    attempts: int = 0
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Operation(_Model):
+    name: str
+    title: str
+    description: str
+    params_schema: dict[str, Any]
+    result_schema: dict[str, Any]
+    providers: list[str]
+    available: bool = True
+    reason: str = Field(default="", description="Why the operation cannot run here, if it cannot")
+
+
+class Provider(_Model):
+    name: str
+    title: str
+    kind: str = Field(description="local | comfyui | cloud")
+    operations: list[str]
+    trains_on_inputs: bool
+    retention_days: int = Field(description="How long the provider keeps inputs; 0 = not kept")
+    data_location: str = Field(description="Where data sent to the provider is processed")
+    available: bool = True
+    reason: str = Field(default="", description="Why the provider is unavailable, if it is")
+
+
+class Health(_Model):
+    status: str = "ok"
+    version: str
+    operations: int
+    providers: int
+
+
+Problem.model_rebuild()
