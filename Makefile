@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/shotbridge demo --out $(DEMO_OUT)
 
 test-main: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests --ignore=tests/blender
 
 test: test-main
 

@@ -22,12 +22,12 @@ def free_port() -> int:
 class EmbeddedBackend:
     """`shotbridge serve` in a child process with its own data and config dirs; stopped on exit."""
 
-    def __init__(self, root: Path, port: int | None = None, workers: int = 2):
+    def __init__(self, root: Path, port: int | None = None, workers: int = 2, env: dict[str, str] | None = None):
         self.root = root
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "SHOTBRIDGE_CONFIG_DIR": str(root / "config"),
-                    "SHOTBRIDGE_WORKERS": str(workers)}
+                    "SHOTBRIDGE_WORKERS": str(workers), **(env or {})}
         self.proc: subprocess.Popen | None = None
         self.log_path = root / "backend.log"
 

@@ -22,7 +22,8 @@ class BackendSettings:
     port: int = 8765
     workers: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_WORKERS", 2))
     max_asset_bytes: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_MAX_ASSET_BYTES", 8 << 30))
-    max_attempts: int = 3  # a job interrupted by a backend restart is re-run at most this many times
+    # a job interrupted by a backend restart is re-run at most this many times
+    max_attempts: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_MAX_ATTEMPTS", 3))
     token_file: Path = field(default_factory=config.token_path)
 
     def __post_init__(self) -> None:
@@ -34,4 +35,5 @@ class BackendSettings:
 
     @property
     def asset_dir(self) -> Path:
-        return self.data_dir / "assets"
+        """Assets may live on a volume of their own (SHOTBRIDGE_ASSET_DIR), apart from the job database."""
+        return Path(os.environ.get("SHOTBRIDGE_ASSET_DIR") or self.data_dir / "assets")
