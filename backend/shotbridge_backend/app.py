@@ -15,6 +15,11 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from shotbridge import __version__
 from shotbridge.models import (
     SHA256_RE,
@@ -31,10 +36,6 @@ from shotbridge.models import (
     ProjectWithToken,
     Provider,
 )
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import auth, providers
 from .db import AssetRow, Database, JobRow, ProjectRow
@@ -47,6 +48,10 @@ from .store import AssetStore, StoreError
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 SSE_KEEPALIVE = 15.0
+
+
+class AssetFileResponse(FileResponse):
+    chunk_size = 1 << 20  # Starlette's 64 KiB costs a thread hop per chunk: 8x slower on large media
 
 
 class ApiProblem(Exception):
@@ -339,7 +344,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         row = _asset_row(backend, pid, sha256)
         if row is None or not backend.store.exists(sha256):
             raise ApiProblem(404, "Asset not found", f"Project '{project}' has no asset {sha256}.")
-        return FileResponse(backend.store.path(sha256), media_type=row.media_type,
+        return AssetFileResponse(backend.store.path(sha256), media_type=row.media_type,
                             headers={"X-ShotBridge-Sha256": sha256})
 
     # jobs

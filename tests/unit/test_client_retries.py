@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from shotbridge.client import Client
-from shotbridge.errors import ApiError, ValidationFailed
+from shotbridge.errors import ApiError, BackendUnreachable, ValidationFailed
 
 
 class Script:
@@ -99,6 +99,6 @@ def test_every_call_has_a_timeout(monkeypatch):
         raise __import__("requests").ConnectionError("refused")
 
     monkeypatch.setattr(client.session, "request", record)
-    with pytest.raises(Exception):
+    with pytest.raises(BackendUnreachable):
         client.health()
     assert captured["timeout"] == (5.0, 30.0)
