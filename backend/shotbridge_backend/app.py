@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import ValidationError
@@ -24,7 +24,6 @@ from shotbridge import __version__
 from shotbridge.models import (
     SHA256_RE,
     Asset,
-    AssetOrigin,
     Health,
     Job,
     JobStatus,
@@ -37,8 +36,18 @@ from shotbridge.models import (
     Provider,
 )
 
-from . import auth, providers
+from . import auth, characters, providers
 from .db import AssetRow, Database, JobRow, ProjectRow
+from .deps import (
+    ApiProblem,
+    BackendDep,
+    PrincipalDep,
+    asset_model,
+    field_problem,
+    job_row,
+    project_model,
+    project_row,
+)
 from .events import Broker
 from .operations import CATALOGUE
 from .runner import JobRunner, to_job
@@ -52,16 +61,6 @@ SSE_KEEPALIVE = 15.0
 
 class AssetFileResponse(FileResponse):
     chunk_size = 1 << 20  # Starlette's 64 KiB costs a thread hop per chunk: 8x slower on large media
-
-
-class ApiProblem(Exception):
-    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict] | None = None):
-        super().__init__(detail or title)
-        self.problem = Problem(title=title, status=status, detail=detail or None, errors=errors or [])
-
-
-def field_problem(status: int, title: str, field: str, message: str) -> ApiProblem:
-    return ApiProblem(status, title, message, [{"field": field, "message": message}])
 
 
 class Backend:
@@ -112,6 +111,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     )
     _install_error_handlers(app)
     _install_routes(app)
+    app.include_router(characters.router)
     return app
 
 
@@ -171,60 +171,6 @@ def _reason(status: int) -> str:
         return "Error"
 
 
-# -- dependencies ------------------------------------------------------------------------------------------
-
-
-def get_backend(request: Request) -> Backend:
-    return request.app.state.backend
-
-
-BackendDep = Annotated[Backend, Depends(get_backend)]
-
-
-def authenticate(backend: BackendDep, authorization: Annotated[str | None, Header()] = None) -> auth.Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise ApiProblem(401, "Missing token",
-                         "Send 'Authorization: Bearer <token>'. The embedded backend's token is in "
-                         f"{backend.settings.token_file}; the CLI and client read it from there.")
-    principal = auth.lookup(backend.db, authorization[7:].strip())
-    if principal is None:
-        raise ApiProblem(401, "Invalid token",
-                         "The token is not known to this backend. Use the one in "
-                         f"{backend.settings.token_file}, or a project token this backend issued.")
-    return principal
-
-
-PrincipalDep = Annotated[auth.Principal, Depends(authenticate)]
-
-
-def _project_row(backend: Backend, principal: auth.Principal, ref: str) -> ProjectRow:
-    with backend.db.session() as s:
-        row = s.get(ProjectRow, ref) or s.scalars(select(ProjectRow).where(ProjectRow.name == ref)).first()
-    if row is None or not principal.may_reach(row.id):
-        # The same answer for "absent" and "not yours": a project token learns nothing about other projects.
-        raise ApiProblem(404, "Project not found",
-                         f"No project '{ref}' is reachable with this token. List yours with `shotbridge projects`.")
-    return row
-
-
-def _job_row(backend: Backend, principal: auth.Principal, job_id: str) -> Job:
-    with backend.db.session() as s:
-        row = s.get(JobRow, job_id)
-        job = to_job(row) if row else None
-    if job is None or not principal.may_reach(job.project_id):
-        raise ApiProblem(404, "Job not found", f"No job '{job_id}' is reachable with this token.")
-    return job
-
-
-def _project(row: ProjectRow) -> Project:
-    return Project(id=row.id, name=row.name, description=row.description, created_at=row.created_at)
-
-
-def _asset(row: AssetRow) -> Asset:
-    return Asset(sha256=row.sha256, size=row.size, media_type=row.media_type, filename=row.filename,
-                 origin=AssetOrigin(row.origin), created_at=row.created_at)
-
-
 # -- routes ------------------------------------------------------------------------------------------------
 
 
@@ -256,10 +202,10 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
             query = select(ProjectRow).order_by(ProjectRow.created_at)
             if not principal.is_admin:
                 query = query.where(ProjectRow.id == principal.project_id)
-            return [_project(r) for r in s.scalars(query)]
+            return [project_model(r) for r in s.scalars(query)]
 
     @app.post("/v1/projects", response_model=ProjectWithToken, status_code=201, tags=["projects"])
-    def create_project(body: ProjectCreate, backend: BackendDep, principal: PrincipalDep) -> ProjectWithToken:
+    def createproject_model(body: ProjectCreate, backend: BackendDep, principal: PrincipalDep) -> ProjectWithToken:
         if not principal.is_admin:
             raise ApiProblem(403, "Admin token needed", "Only the backend's admin token may create projects.")
         try:
@@ -270,15 +216,15 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
             raise field_problem(409, "Project exists", "name",
                                 f"A project named '{body.name}' already exists; pick another name.") from None
         token = auth.issue(backend.db, row.id)
-        return ProjectWithToken(**_project(row).model_dump(), token=token)
+        return ProjectWithToken(**project_model(row).model_dump(), token=token)
 
     @app.get("/v1/projects/{project}", response_model=Project, tags=["projects"])
-    def get_project(project: str, backend: BackendDep, principal: PrincipalDep) -> Project:
-        return _project(_project_row(backend, principal, project))
+    def getproject_model(project: str, backend: BackendDep, principal: PrincipalDep) -> Project:
+        return project_model(project_row(backend, principal, project))
 
     @app.post("/v1/projects/{project}/tokens", status_code=201, tags=["projects"])
     def create_project_token(project: str, backend: BackendDep, principal: PrincipalDep) -> dict[str, str]:
-        row = _project_row(backend, principal, project)
+        row = project_row(backend, principal, project)
         if not principal.is_admin:
             raise ApiProblem(403, "Admin token needed", "Only the backend's admin token may issue tokens.")
         return {"project_id": row.id, "token": auth.issue(backend.db, row.id)}
@@ -287,10 +233,10 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
 
     @app.get("/v1/projects/{project}/assets", response_model=list[Asset], tags=["assets"])
     def list_assets(project: str, backend: BackendDep, principal: PrincipalDep) -> list[Asset]:
-        pid = _project_row(backend, principal, project).id
+        pid = project_row(backend, principal, project).id
         with backend.db.session() as s:
             rows = s.scalars(select(AssetRow).where(AssetRow.project_id == pid).order_by(AssetRow.created_at))
-            return [_asset(r) for r in rows]
+            return [asset_model(r) for r in rows]
 
     def _asset_row(backend: Backend, pid: str, sha256: str) -> AssetRow | None:
         _check_sha(sha256)
@@ -300,11 +246,11 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
     @app.api_route("/v1/projects/{project}/assets/{sha256}", methods=["GET", "HEAD"], response_model=Asset,
                    tags=["assets"])
     def get_asset(project: str, sha256: str, backend: BackendDep, principal: PrincipalDep) -> Asset:
-        pid = _project_row(backend, principal, project).id
+        pid = project_row(backend, principal, project).id
         row = _asset_row(backend, pid, sha256)
         if row is None or not backend.store.exists(sha256):
             raise ApiProblem(404, "Asset not found", f"Project '{project}' has no asset {sha256}; upload it.")
-        return _asset(row)
+        return asset_model(row)
 
     @app.put("/v1/projects/{project}/assets/{sha256}", response_model=Asset, status_code=201, tags=["assets"],
              openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}})
@@ -314,10 +260,10 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         x_shotbridge_filename: Annotated[str, Header()] = "",
         x_shotbridge_media_type: Annotated[str, Header()] = "application/octet-stream",
     ) -> Any:
-        pid = (await run_in_threadpool(_project_row, backend, principal, project)).id
+        pid = (await run_in_threadpool(project_row, backend, principal, project)).id
         existing = await run_in_threadpool(_asset_row, backend, pid, sha256)
         if existing is not None and backend.store.exists(sha256):
-            return JSONResponse(_asset(existing).model_dump(mode="json"), status_code=200)
+            return JSONResponse(asset_model(existing).model_dump(mode="json"), status_code=200)
         limit = backend.settings.max_asset_bytes
         if content_length is not None and content_length > limit:
             raise ApiProblem(413, "Asset too large",
@@ -333,14 +279,14 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         def save() -> Asset:
             with backend.db.session() as s:
                 s.merge(row)
-            return _asset(row)
+            return asset_model(row)
 
         return await run_in_threadpool(save)
 
     @app.get("/v1/projects/{project}/assets/{sha256}/content", tags=["assets"],
              response_class=FileResponse)
     def get_asset_content(project: str, sha256: str, backend: BackendDep, principal: PrincipalDep):
-        pid = _project_row(backend, principal, project).id
+        pid = project_row(backend, principal, project).id
         row = _asset_row(backend, pid, sha256)
         if row is None or not backend.store.exists(sha256):
             raise ApiProblem(404, "Asset not found", f"Project '{project}' has no asset {sha256}.")
@@ -354,7 +300,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         project: str, body: JobSubmit, backend: BackendDep, principal: PrincipalDep,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> Any:
-        pid = _project_row(backend, principal, project).id
+        pid = project_row(backend, principal, project).id
         op = CATALOGUE.get(body.operation)
         if op is None:
             raise field_problem(422, "Unknown operation", "operation",
@@ -399,7 +345,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
     ) -> list[Job]:
         query = select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)
         if project is not None:
-            query = query.where(JobRow.project_id == _project_row(backend, principal, project).id)
+            query = query.where(JobRow.project_id == project_row(backend, principal, project).id)
         elif not principal.is_admin:
             query = query.where(JobRow.project_id == principal.project_id)
         if status is not None:
@@ -409,11 +355,11 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
 
     @app.get("/v1/jobs/{job_id}", response_model=Job, tags=["jobs"])
     def get_job(job_id: str, backend: BackendDep, principal: PrincipalDep) -> Job:
-        return _job_row(backend, principal, job_id)
+        return job_row(backend, principal, job_id)
 
     @app.post("/v1/jobs/{job_id}/cancel", response_model=Job, tags=["jobs"])
     def cancel_job(job_id: str, backend: BackendDep, principal: PrincipalDep) -> Job:
-        job = _job_row(backend, principal, job_id)
+        job = job_row(backend, principal, job_id)
         if job.status.terminal:
             return job  # cancel is idempotent: a finished job stays as it finished
         return backend.runner.cancel(job_id)
@@ -421,7 +367,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
     @app.post("/v1/jobs/{job_id}/retry", response_model=Job, status_code=201, tags=["jobs"])
     def retry_job(job_id: str, backend: BackendDep, principal: PrincipalDep) -> Job:
         """A new job with the same operation, parameters and provider as a failed or canceled one."""
-        old = _job_row(backend, principal, job_id)
+        old = job_row(backend, principal, job_id)
         if old.status not in (JobStatus.failed, JobStatus.canceled):
             raise ApiProblem(409, "Job not retryable",
                              f"Job {job_id} is {old.status.value}; only failed or canceled jobs can be retried.")
@@ -439,12 +385,12 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "Server-sent events; each `data:` line is a Job"}})
     async def job_events(job_id: str, backend: BackendDep, principal: PrincipalDep) -> StreamingResponse:
-        await run_in_threadpool(_job_row, backend, principal, job_id)
+        await run_in_threadpool(job_row, backend, principal, job_id)
 
         async def stream():
             queue = backend.broker.subscribe(job_id)
             try:
-                job = await run_in_threadpool(_job_row, backend, principal, job_id)
+                job = await run_in_threadpool(job_row, backend, principal, job_id)
                 yield _sse(job)
                 while not job.status.terminal:
                     try:

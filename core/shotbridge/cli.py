@@ -95,6 +95,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job")
     p.set_defaults(func=cmd_cancel)
 
+    p = sub.add_parser("character", help="the project's character bible")
+    csub = p.add_subparsers(metavar="ACTION", required=True)
+    c = csub.add_parser("add", help="add a character, or more reference images to one")
+    c.add_argument("name")
+    c.add_argument("images", nargs="*", type=Path, metavar="IMAGE")
+    c.add_argument("--notes", help="look notes (wardrobe, hair, make-up...)")
+    c.add_argument("--face-index", type=int, help="which face is the character in group photos (left to right, from 0)")
+    c.add_argument("--project", "-p")
+    c.set_defaults(func=cmd_character_add)
+    c = csub.add_parser("list", help="list characters")
+    c.add_argument("--project", "-p")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_character_list)
+    c = csub.add_parser("show", help="one character with its references")
+    c.add_argument("name")
+    c.add_argument("--project", "-p")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_character_show)
+    c = csub.add_parser("remove", help="remove a character (or one reference with --reference ID)")
+    c.add_argument("name")
+    c.add_argument("--reference", help="remove only this reference")
+    c.add_argument("--project", "-p")
+    c.set_defaults(func=cmd_character_remove)
+
     p = sub.add_parser("doctor", help="check the backend, the token and the optional parts")
     p.set_defaults(func=cmd_doctor)
 
@@ -272,6 +296,69 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     with client_for(args) as client:
         job = client.cancel(args.job)
     print(f"job {job.id}: {job.status.value} ({job.message})")
+    return 0
+
+
+def cmd_character_add(args: argparse.Namespace) -> int:
+    from .errors import NotFound
+
+    project = project_for(args)
+    with client_for(args) as client:
+        try:
+            character = client.character(project, args.name)
+        except NotFound:
+            character = None
+        if character is None:
+            character = client.add_character(project, args.name, args.images, notes=args.notes or "",
+                                             face_index=args.face_index)
+            print(f"added {character.name} ({character.id}) with {len(character.references)} reference(s)")
+        else:
+            for image in args.images:
+                character = client.add_reference(project, character.id, image, face_index=args.face_index)
+            if args.notes is not None:
+                character = client.update_character(project, character.id, notes=args.notes)
+            print(f"{character.name} ({character.id}) now has {len(character.references)} reference(s)")
+    return 0
+
+
+def cmd_character_list(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        characters = client.characters(project_for(args))
+    if args.json:
+        print(json.dumps([c.model_dump(mode="json") for c in characters], indent=2))
+    elif not characters:
+        print("no characters yet: shotbridge character add NAME IMAGE...")
+    for c in [] if args.json else characters:
+        print(f"{c.id}  {c.name:<24} {len(c.references)} reference(s)  {c.notes[:50]}")
+    return 0
+
+
+def cmd_character_show(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        c = client.character(project_for(args), args.name)
+    if args.json:
+        print(c.model_dump_json(indent=2))
+        return 0
+    print(f"{c.name} ({c.id})")
+    if c.notes:
+        print(f"  notes: {c.notes}")
+    for key, value in c.hints.items():
+        print(f"  hint {key}: {value}")
+    for ref in c.references:
+        face = f", face {ref.face_index}" if ref.face_index is not None else ""
+        print(f"  reference {ref.id}: asset {ref.asset[:12]}{face} ({ref.model})")
+    return 0
+
+
+def cmd_character_remove(args: argparse.Namespace) -> int:
+    project = project_for(args)
+    with client_for(args) as client:
+        if args.reference:
+            c = client.remove_reference(project, args.name, args.reference)
+            print(f"{c.name} now has {len(c.references)} reference(s)")
+        else:
+            client.remove_character(project, args.name)
+            print(f"removed {args.name}")
     return 0
 
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from pydantic import TypeAdapter
@@ -24,7 +25,18 @@ from pydantic import TypeAdapter
 from . import config
 from .errors import BackendUnreachable, HashMismatch, JobFailed, ShotBridgeError, error_for
 from .hashing import CHUNK, sha256_file
-from .models import Asset, Health, Job, JobSubmit, Operation, Problem, Project, ProjectWithToken, Provider
+from .models import (
+    Asset,
+    Character,
+    Health,
+    Job,
+    JobSubmit,
+    Operation,
+    Problem,
+    Project,
+    ProjectWithToken,
+    Provider,
+)
 
 RETRY_STATUS = {429, 503}
 IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
@@ -231,6 +243,46 @@ class Client:
         os.replace(tmp, dest)
         return dest
 
+    # -- character bible ---------------------------------------------------------------------------------
+
+    def characters(self, project: str) -> list[Character]:
+        return self._get(f"/v1/projects/{project}/characters", list[Character])
+
+    def character(self, project: str, character: str) -> Character:
+        return self._get(f"/v1/projects/{project}/characters/{quote(character, safe='')}", Character)
+
+    def add_character(
+        self, project: str, name: str, images: list[str | os.PathLike] = (), notes: str = "",
+        hints: dict[str, Any] | None = None, face_index: int | None = None,
+    ) -> Character:
+        """Create a character from reference images (uploaded by content hash first)."""
+        refs = [{"asset": self.upload(project, img).sha256, "face_index": face_index} for img in images]
+        body = {"name": name, "notes": notes, "hints": hints or {}, "references": refs}
+        resp = self._request("POST", f"/v1/projects/{project}/characters", json=body)
+        return Character.model_validate(resp.json())
+
+    def add_reference(
+        self, project: str, character: str, image: str | os.PathLike, face_index: int | None = None
+    ) -> Character:
+        sha = self.upload(project, image).sha256
+        resp = self._request("POST", f"/v1/projects/{project}/characters/{quote(character, safe='')}/references",
+                             json={"asset": sha, "face_index": face_index})
+        return Character.model_validate(resp.json())
+
+    def update_character(self, project: str, character: str, **fields: Any) -> Character:
+        resp = self._request("PATCH", f"/v1/projects/{project}/characters/{quote(character, safe='')}",
+                             json=fields, idempotent=True)
+        return Character.model_validate(resp.json())
+
+    def remove_character(self, project: str, character: str) -> None:
+        self._request("DELETE", f"/v1/projects/{project}/characters/{quote(character, safe='')}")
+
+    def remove_reference(self, project: str, character: str, reference: str) -> Character:
+        resp = self._request(
+            "DELETE", f"/v1/projects/{project}/characters/{quote(character, safe='')}/references/{reference}"
+        )
+        return Character.model_validate(resp.json())
+
     # -- jobs --------------------------------------------------------------------------------------------
 
     def submit(
@@ -348,8 +400,6 @@ def guess_media_type(path: Path) -> str:
 
 
 def _header_safe(name: str) -> str:
-    from urllib.parse import quote
-
     return quote(name, safe=" ._-()[]")
 
 

@@ -142,6 +142,45 @@ class Provider(_Model):
     reason: str = Field(default="", description="Why the provider is unavailable, if it is")
 
 
+class ReferenceAdd(_Model):
+    asset: AssetRef = Field(description="An uploaded image of the character")
+    face_index: int | None = Field(
+        default=None, ge=0, description="Which face is the character when the image has several (left to right)"
+    )
+
+
+class CharacterReference(_Model):
+    id: str
+    asset: str
+    face_index: int | None = None
+    model: str = Field(description="The face model that computed the identity embedding")
+
+
+class CharacterCreate(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    notes: str = Field(default="", max_length=20_000, description="Look notes: wardrobe, hair, make-up, age")
+    hints: dict[str, Any] = Field(default_factory=dict,
+                                  description="Conditioning hints for providers that accept reference images")
+    references: list[ReferenceAdd] = Field(default_factory=list)
+
+
+class CharacterUpdate(_Model):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    notes: str | None = Field(default=None, max_length=20_000)
+    hints: dict[str, Any] | None = None
+
+
+class Character(_Model):
+    id: str
+    project_id: str
+    name: str
+    notes: str = ""
+    hints: dict[str, Any] = Field(default_factory=dict)
+    references: list[CharacterReference] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+
 class Health(_Model):
     status: str = "ok"
     version: str

@@ -1,0 +1,80 @@
+"""What every route needs: the running backend, the caller's token, and problem+json errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import select
+
+from shotbridge.models import Asset, AssetOrigin, Job, Problem, Project
+
+from . import auth
+from .db import AssetRow, JobRow, ProjectRow
+from .runner import to_job
+
+if TYPE_CHECKING:
+    from .app import Backend
+
+
+class ApiProblem(Exception):
+    def __init__(self, status: int, title: str, detail: str = "", errors: list[dict] | None = None):
+        super().__init__(detail or title)
+        self.problem = Problem(title=title, status=status, detail=detail or None, errors=errors or [])
+
+
+def field_problem(status: int, title: str, field: str, message: str) -> ApiProblem:
+    return ApiProblem(status, title, message, [{"field": field, "message": message}])
+
+
+def get_backend(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+BackendDep = Annotated["Backend", Depends(get_backend)]
+
+
+def authenticate(backend: BackendDep, authorization: Annotated[str | None, Header()] = None) -> auth.Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise ApiProblem(401, "Missing token",
+                         "Send 'Authorization: Bearer <token>'. The embedded backend's token is in "
+                         f"{backend.settings.token_file}; the CLI and client read it from there.")
+    principal = auth.lookup(backend.db, authorization[7:].strip())
+    if principal is None:
+        raise ApiProblem(401, "Invalid token",
+                         "The token is not known to this backend. Use the one in "
+                         f"{backend.settings.token_file}, or a project token this backend issued.")
+    return principal
+
+
+PrincipalDep = Annotated[auth.Principal, Depends(authenticate)]
+
+
+def project_row(backend: Backend, principal: auth.Principal, ref: str) -> ProjectRow:
+    with backend.db.session() as s:
+        row = s.get(ProjectRow, ref) or s.scalars(select(ProjectRow).where(ProjectRow.name == ref)).first()
+    if row is None or not principal.may_reach(row.id):
+        # The same answer for "absent" and "not yours": a project token learns nothing about other projects.
+        raise ApiProblem(404, "Project not found",
+                         f"No project '{ref}' is reachable with this token. List yours with `shotbridge projects`.")
+    return row
+
+
+def job_row(backend: Backend, principal: auth.Principal, job_id: str) -> Job:
+    with backend.db.session() as s:
+        row = s.get(JobRow, job_id)
+        job = to_job(row) if row else None
+    if job is None or not principal.may_reach(job.project_id):
+        raise ApiProblem(404, "Job not found", f"No job '{job_id}' is reachable with this token.")
+    return job
+
+
+def project_model(row: ProjectRow) -> Project:
+    return Project(id=row.id, name=row.name, description=row.description, created_at=row.created_at)
+
+
+def asset_model(row: AssetRow) -> Asset:
+    return Asset(sha256=row.sha256, size=row.size, media_type=row.media_type, filename=row.filename,
+                 origin=AssetOrigin(row.origin), created_at=row.created_at)
+
+
