@@ -7,7 +7,13 @@ PIP       := $(PY) -m pip --disable-pip-version-check -q
 STAMP     := $(VENV)/.installed
 DEMO_OUT  ?= demo-output
 
-.PHONY: all venv demo test test-main lint clean
+# Host-side code must run on the oldest Python a supported DCC ships (Nuke 15: 3.10): the core's tests
+# run there too, in a venv with the core alone (no backend, no Qt, no numpy).
+PY310_VENV  := .venv-py310
+PY310_STAMP := $(PY310_VENV)/.installed
+CORE_TESTS  := tests/unit/test_client_retries.py tests/unit/test_config.py $(wildcard tests/exchange tests/nuke)
+
+.PHONY: all venv demo test test-main test-py310 lint clean
 
 all: test
 
@@ -26,7 +32,17 @@ demo: $(STAMP)
 test-main: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests --ignore=tests/blender
 
-test: test-main
+$(PY310_STAMP): pyproject.toml Makefile
+	rm -rf $(PY310_VENV)
+	"$$(.ci/find-python 3.10)" -m venv $(PY310_VENV)
+	$(PY310_VENV)/bin/python -m pip --disable-pip-version-check -q install -U pip "setuptools<81" wheel
+	$(PY310_VENV)/bin/python -m pip --disable-pip-version-check -q install -e . pytest hypothesis
+	touch $@
+
+test-py310: $(PY310_STAMP)
+	$(PY310_VENV)/bin/python -m pytest -q $(CORE_TESTS)
+
+test: test-main test-py310
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core backend plugins tests bench
