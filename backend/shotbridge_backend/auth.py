@@ -11,8 +11,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from shotbridge.config import write_secret
 from sqlalchemy import select
+
+from shotbridge.config import write_secret
 
 from .db import Database, TokenRow
 

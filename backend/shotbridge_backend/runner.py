@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pydantic import ValidationError
-from shotbridge.models import Job, JobStatus, OutputRef, Problem
 from sqlalchemy import select
+
+from shotbridge.models import Job, JobStatus, OutputRef, Problem
 
 from .db import AssetRow, Database, JobRow, utcnow
 from .events import Broker

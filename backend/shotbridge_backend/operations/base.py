@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
+
 from shotbridge.models import OutputRef
 
 

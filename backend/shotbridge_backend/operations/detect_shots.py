@@ -6,6 +6,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 from pydantic import BaseModel, Field
+
 from shotbridge.models import AssetRef, OutputRef
 
 from .base import JobContext, Operation, OperationError
