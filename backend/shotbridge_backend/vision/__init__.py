@@ -1,0 +1,78 @@
+"""Vision engines for ShotBridge: face identity and character consistency, look matching (ASC CDL),
+synthetic shots for demos and tests, and the HTML report. Plain modules: no HTTP, no database."""
+
+from .consistency import (
+    DEFAULT_STRIDE,
+    ConsistencyResult,
+    FaceResult,
+    Finding,
+    FrameResult,
+    ShotResult,
+    ShotSpec,
+    check_shot,
+    check_shots,
+)
+from .errors import FaceIndexError, MediaError, MultipleFacesError, NoFaceError, VisionError
+from .faces import (
+    DLIB_THRESHOLD,
+    DlibFaceModel,
+    Face,
+    FaceModel,
+    Match,
+    match,
+    reference_embedding,
+    similarity,
+)
+from .frames import MovieSource, SequenceSource, load_rgb, open_media, sample_frames
+from .look import (
+    CDL,
+    LookResult,
+    LookTarget,
+    apply_cdl,
+    estimate_cdl,
+    match_look,
+    mean_delta_e2000,
+    stats_delta_e2000,
+)
+from .report import FileMedia, MediaAccess, write_report
+
+__all__ = [
+    "CDL",
+    "DEFAULT_STRIDE",
+    "DLIB_THRESHOLD",
+    "ConsistencyResult",
+    "DlibFaceModel",
+    "Face",
+    "FaceIndexError",
+    "FaceModel",
+    "FaceResult",
+    "FileMedia",
+    "Finding",
+    "FrameResult",
+    "LookResult",
+    "LookTarget",
+    "Match",
+    "MediaAccess",
+    "MediaError",
+    "MovieSource",
+    "MultipleFacesError",
+    "NoFaceError",
+    "SequenceSource",
+    "ShotResult",
+    "ShotSpec",
+    "VisionError",
+    "apply_cdl",
+    "check_shot",
+    "check_shots",
+    "estimate_cdl",
+    "load_rgb",
+    "match",
+    "match_look",
+    "mean_delta_e2000",
+    "open_media",
+    "reference_embedding",
+    "sample_frames",
+    "similarity",
+    "stats_delta_e2000",
+    "write_report",
+]

@@ -1,0 +1,68 @@
+"""Frame sampling guarantees, movie seeking accuracy, image-sequence patterns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shotbridge_backend.vision import MediaError, MovieSource, SequenceSource, open_media, sample_frames
+from shotbridge_backend.vision.synth import write_movie, write_sequence
+
+
+@given(st.integers(-50, 500), st.integers(1, 400), st.integers(1, 30))
+def test_every_run_of_stride_frames_is_sampled(start, length, stride):
+    end = start + length
+    frames = sample_frames(start, end, stride)
+    assert frames == sorted(set(frames))
+    assert frames[0] == start and frames[-1] == end - 1
+    s = set(frames)
+    for a in range(start, end - stride + 1):  # any drift of `stride` frames inside the shot
+        assert s & set(range(a, a + stride))
+
+
+def test_sample_frames_rejects_bad_stride():
+    with pytest.raises(MediaError, match="stride"):
+        sample_frames(0, 10, 0)
+    assert sample_frames(5, 5, 3) == []
+
+
+def _numbered_frames(n: int, w: int = 128, h: int = 96):
+    """Frame i shows i as 8 black/white bars (robust to mp4v compression)."""
+    for i in range(n):
+        img = np.zeros((h, w, 3), np.uint8)
+        for bit in range(8):
+            if i >> bit & 1:
+                img[:, bit * 16 : (bit + 1) * 16] = 255
+        yield img
+
+
+def _decode(img: np.ndarray) -> int:
+    return sum(1 << b for b in range(8) if img[:, b * 16 + 4 : b * 16 + 12].mean() > 127)
+
+
+def test_movie_reads_the_right_frames_forward_and_backward(tmp_path):
+    path = tmp_path / "numbers.mp4"
+    assert write_movie(_numbered_frames(150), path) == 150
+    with MovieSource(path) as src:
+        assert (src.first, src.last, src.size) == (0, 149, (128, 96))
+        order = [0, 5, 17, 18, 100, 149, 3, 120, 60, 61, 140]  # grabs, long jumps and backward seeks
+        assert [_decode(src.read(f)) for f in order] == order
+        assert src.seeks >= 3
+        with pytest.raises(MediaError, match="outside"):
+            src.read(150)
+
+
+def test_sequence_patterns(tmp_path):
+    write_sequence(_numbered_frames(12), tmp_path / "shot.####.png", first=1001)
+    for pattern in ("shot.####.png", "shot.%04d.png"):
+        src = open_media(str(tmp_path / pattern))
+        assert isinstance(src, SequenceSource) and (src.first, src.last) == (1001, 1012)
+        assert _decode(src.read(1005)) == 4
+    part = SequenceSource(tmp_path / "shot.####.png", 1003, 1006)
+    assert (part.first, part.last) == (1003, 1006)
+    with pytest.raises(MediaError, match="No frames match"):
+        open_media(str(tmp_path / "other.####.png"))
+    with pytest.raises(MediaError, match="does not exist"):
+        open_media(str(tmp_path / "missing.mp4"))
