@@ -36,18 +36,6 @@ def face_model():
 _MODEL = None
 
 
-def bible_for(backend, project_id: str) -> dict[str, list[list[float]]]:
-    """{character name: [embedding, ...]} for the consistency check."""
-    with backend.db.session() as s:
-        rows = s.execute(select(CharacterRow.name, ReferenceRow.embedding)
-                         .join(ReferenceRow, ReferenceRow.character_id == CharacterRow.id)
-                         .where(CharacterRow.project_id == project_id)).all()
-    bible: dict[str, list[list[float]]] = {}
-    for name, embedding in rows:
-        bible.setdefault(name, []).append(embedding)
-    return bible
-
-
 def _model(row: CharacterRow, refs: list[ReferenceRow]) -> Character:
     return Character(
         id=row.id, project_id=row.project_id, name=row.name, notes=row.notes, hints=row.hints or {},

@@ -117,6 +117,20 @@ class ReferenceRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def bible_for(db: Database, project_id: str) -> dict[str, list[list[float]]]:
+    """The project's character bible as {character name: [identity embedding, ...]}."""
+    from sqlalchemy import select
+
+    with db.session() as s:
+        rows = s.execute(select(CharacterRow.name, ReferenceRow.embedding)
+                         .join(ReferenceRow, ReferenceRow.character_id == CharacterRow.id)
+                         .where(CharacterRow.project_id == project_id)).all()
+    bible: dict[str, list[list[float]]] = {}
+    for name, embedding in rows:
+        bible.setdefault(name, []).append(embedding)
+    return bible
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})

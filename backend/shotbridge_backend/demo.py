@@ -97,6 +97,32 @@ def sample_movie(path: Path, fps: int = 24, seconds_per_shot: float = 2.0, size:
     return path
 
 
+def faces_dir() -> Path | None:
+    """The real photographs the demo builds its shots from (../shared/faces beside the checkout)."""
+    env = os.environ.get("SHOTBRIDGE_FACES_DIR")
+    path = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+    return path if (path / "MANIFEST.md").exists() or env else None
+
+
+def demo_timeline(shots: list[dict], rate: float = 24.0):
+    """The demo's cut: one clip per shot, the characters each shot should show listed on the clip."""
+    import opentimelineio as otio
+
+    timeline = otio.schema.Timeline(name="demo_cut")
+    track = otio.schema.Track(name="V1")
+    timeline.tracks.append(track)
+    for shot in shots:
+        length = otio.opentime.RationalTime(shot["frames"], rate)
+        ref = otio.schema.ExternalReference(
+            target_url=f"shots/{Path(shot['media']).name}",
+            available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate), length))
+        clip = otio.schema.Clip(name=shot["name"], media_reference=ref,
+                                source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate), length))
+        clip.metadata["shotbridge"] = {"schema": 1, "id": shot["name"], "characters": shot["characters"]}
+        track.append(clip)
+    return timeline
+
+
 def run_demo(out: Path) -> int:
     out = out.resolve()
     media_dir = out / "media"
@@ -108,17 +134,67 @@ def run_demo(out: Path) -> int:
     try:
         project = client.ensure_project("demo")
         print(f"  project '{project.name}' ({project.id})")
-        movie = sample_movie(media_dir / "sample_cuts.mp4")
-        asset = client.upload(project.id, movie)
-        print(f"  uploaded {movie.name} ({asset.size} bytes, sha256 {asset.sha256[:12]})")
-        job = client.run(project.id, "detect_shots", {"media": asset.sha256},
-                         on_event=lambda j: None)
-        timeline = client.download(project.id, job.result["timeline"]["sha256"], out / "sample_cuts.otio")
-        shots = job.result["shots"]
-        print(f"  detect_shots: {len(shots)} shots at {job.result['rate']:g} fps -> {timeline}")
-        for shot in shots:
-            print(f"    {shot['name']}  {shot['start_timecode']}  {shot['duration_frames']} frames")
+        cut_detection(client, project.id, out, media_dir)
+        faces = faces_dir()
+        if faces is None:
+            print("  (skipping character consistency and look matching: ../shared/faces is not beside the "
+                  "checkout; set SHOTBRIDGE_FACES_DIR to a folder of face photos laid out the same way)")
+        else:
+            consistency_and_look(client, project.id, out, faces)
     finally:
         backend.stop()
     print(f"Done. Results are in {out} (backend log: {backend.log_path}).")
     return 0
+
+
+def cut_detection(client: Client, project: str, out: Path, media_dir: Path) -> None:
+    movie = sample_movie(media_dir / "sample_cuts.mp4")
+    asset = client.upload(project, movie)
+    print(f"  uploaded {movie.name} ({asset.size} bytes, sha256 {asset.sha256[:12]})")
+    job = client.run(project, "detect_shots", {"media": asset.sha256})
+    timeline = client.download(project, job.result["timeline"]["sha256"], out / "sample_cuts.otio")
+    shots = job.result["shots"]
+    print(f"  detect_shots: {len(shots)} shots at {job.result['rate']:g} fps -> {timeline}")
+    for shot in shots:
+        print(f"    {shot['name']}  {shot['start_timecode']}  {shot['duration_frames']} frames")
+
+
+def consistency_and_look(client: Client, project: str, out: Path, faces: Path) -> None:
+    import opentimelineio as otio
+
+    from shotbridge.timeline_upload import upload_timeline
+
+    from .vision.synth import build_demo
+
+    print("  building four shots from real photographs (camera moves, a face swap, a grade shift) ...")
+    demo = build_demo(out / "shots", faces)
+    cut = out / "demo_cut.otio"
+    otio.adapters.write_to_file(demo_timeline(demo["shots"]), str(cut))
+    for name, images in demo["bible"].items():
+        if not any(c.name == name for c in client.characters(project)):
+            client.add_character(project, name, images)
+    print(f"  character bible: {', '.join(sorted(demo['bible']))}")
+    sent = upload_timeline(client, project, cut)
+    job = client.run(project, "check_consistency", {"timeline": sent.sha256, "media": sent.media})
+    paths = {ref.name: client.download(project, ref.sha256, out / "consistency" / ref.name) for ref in job.outputs}
+    for shot in job.result["consistency"]["shots"]:
+        if not shot["findings"]:
+            print(f"    {shot['name']}: ok ({', '.join(shot['expected']) or 'no faces'})")
+        for f in shot["findings"]:
+            print(f"    {shot['name']}: DRIFT frames {f['start_frame']}-{f['end_frame'] - 1}: expected "
+                  f"{f['expected']}, found {f['found'] or 'an unknown face'}")
+    print(f"  check_consistency -> {paths['report.html']}")
+    look = demo["look"]
+    job = client.run(project, "match_look", {"timeline": sent.sha256, "media": sent.media,
+                                             "reference": look["reference"], "targets": ["sh040"]})
+    paths = {ref.name: client.download(project, ref.sha256, out / "look" / ref.name) for ref in job.outputs}
+    for t in job.result["look"]["targets"]:
+        cdl = t["cdl"]
+        print(f"    {t['name']} -> {look['reference']}: mean dE2000 {t['delta_e_before']:.2f} -> "
+              f"{t['delta_e_after']:.2f}  slope {_triple(cdl['slope'])} offset {_triple(cdl['offset'])} "
+              f"power {_triple(cdl['power'])} sat {cdl['saturation']:.3f}")
+    print(f"  match_look -> {paths['report.html']} (CDLs in {next(p for n, p in paths.items() if n.endswith('.otio'))})")
+
+
+def _triple(values) -> str:
+    return "(" + " ".join(f"{v:.3f}" for v in values) + ")"

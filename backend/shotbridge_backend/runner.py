@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from shotbridge.models import Job, JobStatus, OutputRef, Problem
 
-from .db import AssetRow, Database, JobRow, utcnow
+from .db import AssetRow, Database, JobRow, bible_for, utcnow
 from .events import Broker
 from .operations import CATALOGUE, Canceled, JobContext, OperationError
 from .store import AssetStore, StoreError
@@ -164,6 +164,7 @@ class JobRunner:
             asset_path=self.store.path, asset_filename=lambda sha: self._asset_filename(job.project_id, sha),
             report=report, canceled=canceled,
             add_output=lambda path, name, media_type: self._add_output(job, path, name, media_type),
+            bible=lambda: bible_for(self.db, job.project_id),
         )
         try:
             params = op.params.model_validate(job.params)
@@ -200,7 +201,7 @@ class JobRunner:
     def _asset_filename(self, project_id: str, sha: str) -> str:
         with self.db.session() as s:
             row = s.get(AssetRow, (project_id, sha))
-            return row.filename if row else ""
+            return (row.filename or sha[:12]) if row else ""
 
     def _add_output(self, job: Job, path: Path, name: str, media_type: str) -> OutputRef:
         sha, size = self.store.ingest(path)

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import __version__, config
 from .errors import BackendUnreachable, ShotBridgeError
+from .models import OTIO_MEDIA_TYPE
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 
@@ -119,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--project", "-p")
     c.set_defaults(func=cmd_character_remove)
 
+    p = sub.add_parser("report", help="download a job's HTML report (and its timeline) into a folder")
+    p.add_argument("job")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("doctor", help="check the backend, the token and the optional parts")
     p.set_defaults(func=cmd_doctor)
 
@@ -209,6 +215,8 @@ def parse_value(text: str) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .timeline_upload import upload_timeline
+
     project = project_for(args)
     params: dict[str, Any] = {}
     for item in args.param:
@@ -231,9 +239,18 @@ def cmd_run(args: argparse.Namespace) -> int:
                 key = asset_fields[0]
             if key not in asset_fields:
                 raise UsageError(f"'{key}' is not a media parameter of {op.name}; those are: {', '.join(asset_fields)}.")
+            prop = op.params_schema["properties"][key]
+            if prop.get("contentMediaType") == OTIO_MEDIA_TYPE:
+                _status(f"uploading {path} and the media it references")
+                sent = upload_timeline(client, project, Path(path))
+                for missing in sent.missing:
+                    _status(f"  warning: not found here, not uploaded: {missing}")
+                params[key] = sent.sha256
+                if "media" in op.params_schema.get("properties", {}):
+                    params.setdefault("media", []).extend(sent.media)
+                continue
             _status(f"uploading {path}")
             asset = client.upload(project, path)
-            prop = op.params_schema["properties"][key]
             if prop.get("type") == "array":
                 params.setdefault(key, []).append(asset.sha256)
             else:
@@ -359,6 +376,18 @@ def cmd_character_remove(args: argparse.Namespace) -> int:
         else:
             client.remove_character(project, args.name)
             print(f"removed {args.name}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        job = client.job(args.job)
+        if not any(ref.name == "report.html" for ref in job.outputs):
+            raise UsageError(f"Job {job.id} ({job.operation}, {job.status.value}) has no report; reports come "
+                             "from check_consistency and match_look jobs that succeeded.")
+        paths = _download_outputs(client, job, args.out)
+    for ref in job.outputs:
+        print(f"{ref.name}: {paths[ref.sha256]}")
     return 0
 
 

@@ -23,6 +23,15 @@ AssetRef = Annotated[
     Field(pattern=r"^[0-9a-f]{64}$", json_schema_extra={"format": "asset"}),
 ]
 
+OTIO_MEDIA_TYPE = "application/vnd.opentimelineio+json"
+
+# An uploaded OTIO timeline. The CLI and the panel upload the media it references along with it and list
+# them in the operation's `media` parameter.
+TimelineRef = Annotated[
+    str,
+    Field(pattern=r"^[0-9a-f]{64}$", json_schema_extra={"format": "asset", "contentMediaType": OTIO_MEDIA_TYPE}),
+]
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from .base import Canceled, JobContext, Operation, OperationError
+from .check_consistency import CheckConsistency
 from .detect_shots import DetectShots
 from .echo import Echo
+from .match_look import MatchLook
 
-CATALOGUE: dict[str, Operation] = {op.name: op for op in (Echo(), DetectShots())}
+CATALOGUE: dict[str, Operation] = {op.name: op for op in (Echo(), DetectShots(), CheckConsistency(), MatchLook())}
 
 __all__ = ["CATALOGUE", "Canceled", "JobContext", "Operation", "OperationError"]

@@ -37,6 +37,7 @@ class JobContext:
         report: Callable[[float, str], None],
         canceled: Callable[[], bool],
         add_output: Callable[[Path, str, str], OutputRef],
+        bible: Callable[[], dict[str, list[list[float]]]] = dict,
     ):
         self.job_id = job_id
         self.project_id = project_id
@@ -46,12 +47,13 @@ class JobContext:
         self._report = report
         self._canceled = canceled
         self._add_output = add_output
+        self._bible = bible
 
     def asset_path(self, sha256: str) -> Path:
         return self._asset_path(sha256)
 
     def asset_filename(self, sha256: str) -> str:
-        """The name the asset was uploaded under, for messages and output names."""
+        """The name the asset was uploaded under; empty when the job's project has no such asset."""
         return self._asset_filename(sha256)
 
     def progress(self, fraction: float, message: str = "") -> None:
@@ -65,6 +67,10 @@ class JobContext:
 
     def add_output(self, path: Path, name: str, media_type: str) -> OutputRef:
         return self._add_output(Path(path), name, media_type)
+
+    def bible(self) -> dict[str, list[list[float]]]:
+        """The project's character bible: {name: [identity embedding, ...]}."""
+        return self._bible()
 
 
 class Operation:

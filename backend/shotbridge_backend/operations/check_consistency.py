@@ -1,0 +1,110 @@
+"""`check_consistency`: is every face in every shot the character it should be?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import opentimelineio as otio
+from pydantic import BaseModel, Field
+
+from shotbridge.models import OTIO_MEDIA_TYPE, AssetRef, OutputRef, TimelineRef
+
+from .base import JobContext, Operation, OperationError
+from .timeline_input import TimelineShot, load_timeline, shots_of
+
+DEFAULT_STRIDE = 12  # = vision.DEFAULT_STRIDE, kept here so the catalogue loads without the vision stack
+
+
+class CheckConsistencyParams(BaseModel):
+    timeline: TimelineRef = Field(description="The shots to check (an uploaded OTIO timeline)")
+    media: list[AssetRef] = Field(default_factory=list, description="The media the timeline's clips use")
+    shots: list[str] = Field(default_factory=list, description="Clip names to check (default: every video clip)")
+    stride: int = Field(default=DEFAULT_STRIDE, ge=1, le=240,
+                        description="Frames between samples; 12 catches any drift of 12 frames or more")
+    threshold: float | None = Field(default=None, gt=0.0, le=2.0,
+                                    description="Face distance within which a face is a character (model default)")
+
+
+class CheckConsistencyResult(BaseModel):
+    consistency: dict = Field(description="Per shot and per sampled frame results (docs/vision.md, schema 1)")
+    drifting_shots: list[str]
+    timeline: OutputRef = Field(description="The timeline with a RED marker at each drift")
+    report: OutputRef = Field(description="A self-contained HTML report for supervisors")
+
+
+class CheckConsistency(Operation):
+    name = "check_consistency"
+    title = "Check character consistency"
+    description = ("Samples frames of each shot, identifies faces against the project's character bible, and "
+                   "flags frames where a character is not who the shot expects (RED markers).")
+    params = CheckConsistencyParams
+    result = CheckConsistencyResult
+    requires = ("dlib", "cv2", "face_recognition_models")
+
+    def run(self, ctx: JobContext, params: CheckConsistencyParams) -> CheckConsistencyResult:
+        import numpy as np
+
+        from ..characters import face_model
+        from ..vision import ShotSpec, VisionError, check_shots, open_media
+
+        bible = {name: np.array(embs) for name, embs in ctx.bible().items()}
+        if not bible:
+            raise OperationError("The project's character bible is empty: add characters first "
+                                 "(`shotbridge character add NAME IMAGE...`).")
+        timeline = load_timeline(ctx, params.timeline)
+        shots = shots_of(ctx, timeline, params.media, params.shots or None)
+        by_name = {s.name: s for s in shots}
+        specs = [ShotSpec(name=s.name, media=s.media_name, start_frame=s.start_frame, end_frame=s.end_frame,
+                          characters=s.characters) for s in shots]
+        ctx.progress(0.0, f"checking {len(specs)} shot(s) against {len(bible)} character(s)")
+        try:
+            result = check_shots(specs, bible, face_model(), stride=params.stride, threshold=params.threshold,
+                                 progress=ctx.progress, open_source=lambda spec: open_media(by_name[spec.name].path))
+        except VisionError as exc:
+            raise OperationError(str(exc)) from exc
+        for shot in result.shots:
+            mark_findings(by_name[shot.name], shot.findings, ctx.job_id)
+        stem = Path(ctx.asset_filename(params.timeline) or "timeline").stem
+        otio_path = ctx.work_dir / f"{stem}.consistency.otio"
+        otio.adapters.write_to_file(timeline, str(otio_path))
+        report = write_report(ctx, [result.to_json_dict()], shots, "Character consistency")
+        ctx.progress(1.0, f"{sum(s.drift for s in result.shots)} of {len(result.shots)} shot(s) drift")
+        return CheckConsistencyResult(
+            consistency=result.to_json_dict(),
+            drifting_shots=[s.name for s in result.shots if s.drift],
+            timeline=ctx.add_output(otio_path, otio_path.name, OTIO_MEDIA_TYPE),
+            report=report,
+        )
+
+
+def mark_findings(shot: TimelineShot, findings, job_id: str) -> None:
+    """A RED marker per drift on the clip, in the clip's source time, the finding in its metadata."""
+    clip = shot.clip
+    rate = clip.trimmed_range().start_time.rate
+    origin = clip.trimmed_range().start_time - otio.opentime.RationalTime(shot.start_frame, rate)
+    facts = clip.metadata.setdefault("shotbridge", {})
+    for f in findings:
+        data = {"schema": 1, "kind": "drift", "job_id": job_id, "operation": "check_consistency",
+                "expected": f.expected, "found": f.found, "frames": [f.start_frame, f.end_frame - 1],
+                "similarity": f.similarity, "exact": f.exact, "message": f.message}
+        marker = otio.schema.Marker(
+            name=f"drift: {f.found or 'unknown'} instead of {f.expected}",
+            marked_range=otio.opentime.TimeRange(origin + otio.opentime.RationalTime(f.start_frame, rate),
+                                                 otio.opentime.RationalTime(f.end_frame - f.start_frame, rate)),
+            color=otio.schema.MarkerColor.RED,
+            metadata={"shotbridge": data},
+        )
+        clip.markers.append(marker)
+        facts.setdefault("findings", []).append(data)
+
+
+def write_report(ctx: JobContext, results: list[dict], shots: list[TimelineShot], title: str) -> OutputRef:
+    from ..vision import FileMedia
+    from ..vision import write_report as render
+
+    media = FileMedia({s.media_name: s.path for s in shots})
+    try:
+        path = render(results, media, ctx.work_dir / "report", title=title)
+    finally:
+        media.close()
+    return ctx.add_output(path, "report.html", "text/html")

@@ -1,0 +1,104 @@
+"""check_consistency and match_look as users run them: a cut of real-photo shots, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+
+from shotbridge.models import JobStatus
+from shotbridge.timeline_upload import upload_timeline
+from shotbridge_backend.demo import demo_timeline
+
+FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+pytestmark = pytest.mark.skipif(not FACES.exists(), reason="../shared/faces is not beside the checkout")
+
+
+@pytest.fixture(scope="module")
+def cut(tmp_path_factory):
+    from shotbridge_backend.vision.synth import build_demo
+
+    root = tmp_path_factory.mktemp("cut")
+    demo = build_demo(root / "shots", FACES)
+    path = root / "cut.otio"
+    otio.adapters.write_to_file(demo_timeline(demo["shots"]), str(path))
+    return path, demo
+
+
+@pytest.fixture
+def cast(admin, project, cut):
+    for name, images in cut[1]["bible"].items():
+        admin.add_character(project.id, name, images)
+    return project
+
+
+def _cli(server, *args):
+    env = {**os.environ, "SHOTBRIDGE_URL": server.url, "SHOTBRIDGE_CONFIG_DIR": str(server.root / "config")}
+    return subprocess.run([sys.executable, "-m", "shotbridge.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_check_consistency_flags_the_swapped_face(server, admin, cast, cut, tmp_path):
+    done = _cli(server, "run", "check_consistency", "-p", cast.name, "--input", str(cut[0]),
+                "--out", str(tmp_path / "out"), "--json")
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout)
+    assert job["result"]["drifting_shots"] == ["sh030"]
+    shots = {s["name"]: s for s in job["result"]["consistency"]["shots"]}
+    (finding,) = shots["sh030"]["findings"]
+    assert (finding["start_frame"], finding["end_frame"], finding["expected"], finding["found"]) == (
+        30, 48, "obama", "kit_harington")
+    assert all(f["faces"] for f in shots["sh010"]["frames"]), "every sampled frame of sh010 shows a face"
+    timeline = otio.adapters.read_from_file(next(o["path"] for o in job["outputs"] if o["name"].endswith(".otio")))
+    clip = next(c for c in timeline.find_clips() if c.name == "sh030")
+    (marker,) = clip.markers
+    assert marker.color == otio.schema.MarkerColor.RED
+    assert marker.marked_range.start_time.to_frames() == 30 and marker.marked_range.duration.to_frames() == 18
+    assert marker.metadata["shotbridge"]["expected"] == "obama"
+    assert not any(c.markers for c in timeline.find_clips() if c.name != "sh030")
+
+    report_dir = tmp_path / "report"
+    done = _cli(server, "report", job["id"], "--out", str(report_dir))
+    assert done.returncode == 0, done.stderr
+    html = (report_dir / "report.html").read_text()
+    assert "sh030" in html and "kit_harington" in html and "data:image/jpeg;base64," in html
+
+
+def test_match_look_corrects_the_grade(admin, cast, cut):
+    sent = upload_timeline(admin, cast.id, cut[0])
+    job = admin.run(cast.id, "match_look", {"timeline": sent.sha256, "media": sent.media,
+                                            "reference": "sh010", "targets": ["sh040"]})
+    (target,) = job.result["look"]["targets"]
+    assert target["delta_e_before"] > 5 and target["delta_e_after"] < target["delta_e_before"] / 2
+    path = admin.download(cast.id, job.result["timeline"]["sha256"])
+    timeline = otio.adapters.read_from_string(path.read_text(), "otio_json")
+    clip = next(c for c in timeline.find_clips() if c.name == "sh040")
+    sop = clip.metadata["cdl"]["asc_sop"]
+    assert set(sop) == {"slope", "offset", "power"} and 0 < clip.metadata["cdl"]["asc_sat"] < 2
+
+
+def test_bad_inputs_fail_with_reasons(admin, project, cut, tmp_path):
+    sent = upload_timeline(admin, project.id, cut[0])
+    empty_bible = admin.submit(project.id, "check_consistency",
+                                            {"timeline": sent.sha256, "media": sent.media})
+    job = admin.wait(empty_bible.id)
+    assert job.status == JobStatus.failed and "bible is empty" in job.error.detail
+    # A timeline whose media was not sent along.
+    bare = admin.upload(project.id, cut[0]).sha256
+    job = admin.wait(admin.submit(project.id, "match_look", {"timeline": bare, "reference": "sh010"}).id)
+    assert job.status == JobStatus.failed
+    assert "sh010" in job.error.detail and "not uploaded" in job.error.detail
+    assert job.error.errors[0].field == "params.media"
+    job = admin.wait(admin.submit(project.id, "match_look", {"timeline": sent.sha256, "media": sent.media,
+                                                             "reference": "sh999"}).id)
+    assert "sh999" in job.error.detail
+    # Hashes stamped in a timeline reach only the job's own project's media.
+    other = admin.create_project(f"thief-{project.name}")
+    stolen = admin.upload(other.id, admin.download(project.id, sent.sha256, tmp_path / "stamped.otio")).sha256
+    job = admin.wait(admin.submit(other.id, "match_look", {"timeline": stolen, "reference": "sh010"}).id)
+    assert job.status == JobStatus.failed and "not uploaded" in job.error.detail
