@@ -36,7 +36,7 @@ from shotbridge.models import (
     Provider,
 )
 
-from . import auth, characters, providers
+from . import auth, characters, providers, timelines
 from .db import AssetRow, Database, JobRow, ProjectRow
 from .deps import (
     ApiProblem,
@@ -112,6 +112,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     _install_error_handlers(app)
     _install_routes(app)
     app.include_router(characters.router)
+    app.include_router(timelines.router)
     return app
 
 

@@ -117,6 +117,20 @@ class ReferenceRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class TimelineRow(Base):
+    __tablename__ = "timelines"
+    __table_args__ = (UniqueConstraint("project_id", "name", "version"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    asset: Mapped[str] = mapped_column(String(64))
+    clips: Mapped[int] = mapped_column(Integer)
+    tracks: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def bible_for(db: Database, project_id: str) -> dict[str, list[list[float]]]:
     """The project's character bible as {character name: [identity embedding, ...]}."""
     from sqlalchemy import select

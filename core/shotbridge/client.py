@@ -36,6 +36,7 @@ from .models import (
     Project,
     ProjectWithToken,
     Provider,
+    TimelineVersion,
 )
 
 RETRY_STATUS = {429, 503}
@@ -282,6 +283,36 @@ class Client:
             "DELETE", f"/v1/projects/{project}/characters/{quote(character, safe='')}/references/{reference}"
         )
         return Character.model_validate(resp.json())
+
+    # -- timeline versions -------------------------------------------------------------------------------
+
+    def post_timeline(self, project: str, name: str, source, note: str = "") -> TimelineVersion:
+        """Post a cut (a file or an OTIO Timeline) and the media it references as the next version of `name`."""
+        from .timeline_upload import upload_timeline
+
+        sent = upload_timeline(self, project, source)
+        resp = self._request("POST", f"/v1/projects/{project}/timelines",
+                             json={"name": name, "asset": sent.sha256, "note": note})
+        return TimelineVersion.model_validate(resp.json())
+
+    def timelines(self, project: str, name: str | None = None) -> list[TimelineVersion]:
+        return self._get(f"/v1/projects/{project}/timelines", list[TimelineVersion], name=name)
+
+    def timeline_version(self, project: str, name: str, version: int | str = "latest") -> TimelineVersion:
+        return self._get(f"/v1/projects/{project}/timelines/{quote(name, safe='')}/versions/{version}",
+                         TimelineVersion)
+
+    def fetch_timeline(self, project: str, name: str, version: int | str = "latest"):
+        """The OTIO Timeline of a version, read from the local cache after the first fetch."""
+        import opentimelineio as otio
+
+        path = self.download(project, self.timeline_version(project, name, version).asset)
+        return otio.adapters.read_from_string(path.read_text(encoding="utf-8"), "otio_json")
+
+    def timeline_diff(self, project: str, name: str, old: int | str, new: int | str = "latest") -> dict[str, Any]:
+        resp = self._request("GET", f"/v1/projects/{project}/timelines/{quote(name, safe='')}/diff",
+                             params={"from": old, "to": new})
+        return resp.json()
 
     # -- jobs --------------------------------------------------------------------------------------------
 

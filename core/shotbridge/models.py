@@ -190,6 +190,24 @@ class Character(_Model):
     updated_at: datetime
 
 
+class TimelinePost(_Model):
+    name: str = Field(min_length=1, max_length=200, description="The cut's name; each post adds a version")
+    asset: TimelineRef = Field(description="The uploaded OTIO timeline")
+    note: str = Field(default="", max_length=2000)
+
+
+class TimelineVersion(_Model):
+    id: str
+    project_id: str
+    name: str
+    version: int
+    asset: str
+    clips: int
+    tracks: int
+    note: str = ""
+    created_at: datetime
+
+
 class Health(_Model):
     status: str = "ok"
     version: str
