@@ -102,3 +102,31 @@ def test_bad_inputs_fail_with_reasons(admin, project, cut, tmp_path):
     stolen = admin.upload(other.id, admin.download(project.id, sent.sha256, tmp_path / "stamped.otio")).sha256
     job = admin.wait(admin.submit(other.id, "match_look", {"timeline": stolen, "reference": "sh010"}).id)
     assert job.status == JobStatus.failed and "not uploaded" in job.error.detail
+
+
+def test_image_sequence_shot(admin, cast, tmp_path):
+    """A plate delivered as an EXR-style numbered sequence: frames uploaded by content, linked by name."""
+    from shotbridge_backend.vision.frames import load_rgb
+    from shotbridge_backend.vision.synth import render_shot, write_sequence
+
+    photo = load_rgb(FACES / "biden" / "biden2.jpg")
+    write_sequence(render_shot(photo, 24, (960, 540), "push", (0.5, 0.35)), tmp_path / "plates" / "sh050.####.jpg",
+                   first=1001)
+    rate = 24.0
+    ref = otio.schema.ImageSequenceReference(
+        target_url_base=str(tmp_path / "plates") + "/", name_prefix="sh050.", name_suffix=".jpg",
+        start_frame=1001, frame_zero_padding=4, rate=rate,
+        available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
+                                                otio.opentime.RationalTime(24, rate)))
+    clip = otio.schema.Clip(name="sh050", media_reference=ref, source_range=otio.opentime.TimeRange(
+        otio.opentime.RationalTime(4, rate), otio.opentime.RationalTime(16, rate)))
+    clip.metadata["shotbridge"] = {"schema": 1, "characters": ["obama"]}  # the cast list says Obama
+    timeline = otio.schema.Timeline(name="seq")
+    timeline.tracks.append(otio.schema.Track(name="V1"))
+    timeline.tracks[0].append(clip)
+    sent = upload_timeline(admin, cast.id, timeline)
+    assert len(sent.media) == 24 and not sent.missing
+    job = admin.run(cast.id, "check_consistency", {"timeline": sent.sha256, "media": sent.media, "stride": 8})
+    (shot,) = job.result["consistency"]["shots"]
+    assert (shot["start_frame"], shot["end_frame"]) == (1005, 1021)
+    assert shot["drift"] and shot["findings"][0]["found"] == "biden"
