@@ -12,10 +12,10 @@ def _cut(names: list[str], rate: float = 24.0) -> otio.schema.Timeline:
     timeline = otio.schema.Timeline(name="reel1")
     track = otio.schema.Track(name="V1")
     timeline.tracks.append(track)
-    for i, name in enumerate(names):
+    for name in names:
         ref = otio.schema.ExternalReference(target_url=f"/nonexistent/{name}.mov")
         track.append(otio.schema.Clip(name=name, media_reference=ref, source_range=otio.opentime.TimeRange(
-            otio.opentime.RationalTime(i * 100, rate), otio.opentime.RationalTime(48, rate))))
+            otio.opentime.RationalTime(ord(name[0]) * 100, rate), otio.opentime.RationalTime(48, rate))))
     return timeline
 
 
@@ -39,3 +39,11 @@ def test_post_refuses_what_is_not_a_timeline(admin, project, tmp_path):
     with pytest.raises(ValidationFailed) as exc:
         admin._request("POST", f"/v1/projects/{project.id}/timelines", json={"name": "x", "asset": sha})
     assert exc.value.problem.errors[0].field == "asset"
+
+
+def test_diff_of_two_versions(admin, project):
+    admin.post_timeline(project.id, "reel2", _cut(["a", "b", "c"]))
+    admin.post_timeline(project.id, "reel2", _cut(["a", "c", "b", "d"]))
+    diff = admin.timeline_diff(project.id, "reel2", 1, "latest")
+    assert (diff["from"], diff["to"]) == (1, 2)
+    assert diff["summary"]["added"] == 1 and diff["summary"]["moved"] == 1

@@ -1,0 +1,101 @@
+"""Exchange benchmark (run by hand): `.venv/bin/python bench/bench_exchange.py`
+
+- A 10,000-clip, 4-track timeline: extract shots + annotate + write + read through ShotBridge, against plain
+  OTIO read + write of the same file in the same run (target: overhead <= 1.5x).
+- Diff of two 10,000-clip cuts, one a recut (moves, trims, retimes, adds, removes) of the other (target < 1 s).
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import opentimelineio as otio
+
+from shotbridge.exchange import io
+from shotbridge.exchange.cdl import CDL, set_cdl
+from shotbridge.exchange.diff import diff_timelines
+from shotbridge.exchange.facts import Facts, set_facts
+from shotbridge.exchange.markers import add_finding
+from shotbridge.exchange.shots import extract_shots
+
+R = 24.0
+
+
+def rt(v: float) -> otio.opentime.RationalTime:
+    return otio.opentime.RationalTime(v, R)
+
+
+def build(clips: int, tracks: int, seed: int = 0) -> otio.schema.Timeline:
+    rnd = random.Random(seed)
+    t = otio.schema.Timeline(name="bench")
+    for ti in range(tracks):
+        track = otio.schema.Track(name=f"V{ti + 1}")
+        for i in range(clips // tracks):
+            n = ti * (clips // tracks) + i
+            c = otio.schema.Clip(name=f"sh{n:05d}", media_reference=otio.schema.ExternalReference(
+                target_url=f"/plates/sh{n:05d}.mov"), source_range=otio.opentime.TimeRange(
+                rt(1000 + rnd.randint(0, 50)), rt(rnd.randint(12, 120))))
+            c.metadata["studio"] = {"seq": n // 100, "vendor": "inhouse"}
+            track.append(c)
+        t.tracks.append(track)
+    return t
+
+
+def best(fn, n: int = 3) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "src.otio"
+        otio.adapters.write_to_file(build(10_000, 4), str(src))
+
+        def plain() -> None:
+            otio.adapters.write_to_file(otio.adapters.read_from_file(str(src)), str(Path(tmp) / "plain.otio"))
+
+        timeline = io.read(src).timeline
+
+        def ours() -> None:
+            shots = extract_shots(timeline)
+            for i, clip in enumerate(timeline.find_clips()):
+                set_facts(clip, Facts(id=shots[i].id, characters=["hero"]))
+                set_cdl(clip, CDL(slope=(1.1, 1.0, 0.9)))
+                if i % 10 == 0:
+                    add_finding(clip, otio.opentime.TimeRange(clip.source_range.start_time, rt(1)),
+                                {"kind": "drift", "expected": "hero"})
+            out = Path(tmp) / "ours.otio"
+            io.write(timeline, out)
+            io.read(out)
+
+        base, mine = best(plain), best(ours, 1)
+        print(f"10,000 clips x 4 tracks: plain OTIO read + write {base:.2f} s; ShotBridge extract + annotate + "
+              f"write + read {mine:.2f} s -> {mine / base:.2f}x (target <= 1.5x)")
+
+        old = build(10_000, 1, seed=1)
+        new = old.deepcopy()
+        rnd = random.Random(2)
+        track = new.tracks[0]
+        for _ in range(50):  # moves
+            track.insert(rnd.randrange(len(track)), track.pop(rnd.randrange(len(track))))
+        for c in rnd.sample(list(track), 50):  # trims
+            c.source_range = otio.opentime.TimeRange(c.source_range.start_time + rt(2), c.source_range.duration - rt(2))
+        for c in rnd.sample(list(track), 20):  # retimes
+            c.effects.append(otio.schema.LinearTimeWarp(time_scalar=2.0))
+        for _ in range(20):
+            track.pop(rnd.randrange(len(track)))
+        t0 = time.perf_counter()
+        d = diff_timelines(old, new)
+        took = time.perf_counter() - t0
+        print(f"diff of two 10,000-clip cuts: {took:.2f} s (target < 1 s); found {d.counts}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""CMX3600 EDLs as crews hand them over, made readable by OTIO's cmx_3600 adapter.
+
+Real EDLs often carry no rate, start with a byte-order mark, or have events whose source and record
+durations differ without an M2 line (speed changes, leaders). Each repair here is reported as a warning that
+names the line; what cannot be repaired is refused with the line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import opentimelineio as otio
+
+from .errors import ExchangeError, RateNeeded, UnsupportedContent
+
+TC = r"(\d{2}[:;]\d{2}[:;]\d{2}[:;]\d{2})"
+EVENT = re.compile(rf"^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+\d+)?\s+{TC}\s+{TC}\s+{TC}\s+{TC}\s*$")
+# An event whose edit type is missing before a transition duration: "005  REEL V      008 <4 timecodes>".
+BARE_TRANSITION = re.compile(rf"^(\s*\d+\s+\S+\s+\S+\s+)(\d{{3}})(\s+{TC}\s+{TC}\s+{TC}\s+{TC}\s*)$")
+M2 = re.compile(r"^M2\s")
+TC_ANY = re.compile(TC)
+# Candidate rates, and the chance we accept that a higher rate would never show a frame number this high.
+CANDIDATES = (24.0, 25.0, 30.0, 60.0)
+EVIDENCE = 0.01
+
+
+@dataclass
+class Prepared:
+    text: str
+    rate: float
+    warnings: list[str]
+
+
+def infer_rate(text: str, name: str) -> tuple[float, str]:
+    """The frame rate an EDL's own timecodes imply, or RateNeeded when they do not tell.
+
+    Frame numbers never reach the rate, so the highest frame number seen bounds it from below. A lower
+    candidate rate is only chosen when enough timecodes were seen that a higher rate would almost surely
+    have shown a larger frame number (chance below 1%, frames taken as uniform; frame 00 is ignored
+    because cuts land on whole seconds often).
+    """
+    drop = bool(re.search(r"^FCM:\s*DROP FRAME", text, re.M)) or ";" in "".join(TC_ANY.findall(text))
+    frames = [int(tc[-2:]) for line in text.splitlines() if EVENT.match(line)
+              for tc in TC_ANY.findall(line)]
+    if not frames:
+        raise RateNeeded(f"{name}: no events with timecodes, so no rate can be inferred; pass --rate.")
+    top = max(frames)
+    nonzero = sum(1 for f in frames if f)
+    possible = [r for r in CANDIDATES if r > top]
+    if not possible:
+        raise ExchangeError(f"{name}: frame number {top} is beyond every supported rate; check the file.")
+    chosen = possible[0]
+    if len(possible) > 1:
+        nxt = possible[1]
+        chance = ((top + 1) / nxt) ** nonzero
+        if chance > EVIDENCE:
+            raise RateNeeded(
+                f"{name}: cannot tell the frame rate: frame numbers go up to {top}, which fits "
+                f"{', '.join(f'{r:g}' for r in possible[:3])} fps, and there are too few timecodes "
+                f"({nonzero}) to decide. Pass the rate, e.g. --rate {chosen:g}."
+            )
+    if drop:
+        chosen = {30.0: 30000 / 1001, 60.0: 60000 / 1001}.get(chosen, chosen)
+        if chosen in (24.0, 25.0):
+            raise ExchangeError(f"{name}: FCM DROP FRAME with frame numbers up to {top} fits no drop-frame "
+                                "rate; check the file or pass --rate.")
+    return chosen, f"rate {chosen:.3f} inferred from frame numbers up to {top} over {nonzero} timecodes"
+
+
+def prepare(text: str, name: str, rate: float | None) -> Prepared:
+    """Repair what the adapter would reject, with a warning per repair."""
+    warnings: list[str] = []
+    if text.startswith("\ufeff"):
+        text = text[1:]
+        warnings.append(f"{name}: removed a UTF-8 byte-order mark before the title line")
+    if rate is None:
+        rate, how = infer_rate(text, name)
+        warnings.append(f"{name}: {how}")
+    if math.isclose(rate, 60000 / 1001) and re.search(r"^FCM:\s*DROP FRAME", text, re.M):
+        first = next((i + 1 for i, ln in enumerate(text.splitlines()) if EVENT.match(ln)), None)
+        raise UnsupportedContent(
+            f"{name}, line {first}: 59.94 fps drop-frame timecode, which OTIO's CMX3600 reader cannot place "
+            "correctly. Export the EDL at 29.97 or as non-drop-frame, or hand over AAF or XML.")
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        bare = BARE_TRANSITION.match(line)
+        if bare:
+            lines[i] = line = f"{bare.group(1)}D    {bare.group(2)}{bare.group(3)}"
+            warnings.append(f"{name}, line {i + 1}: transition of {int(bare.group(2))} frames with no edit type; "
+                            "read as a dissolve (D)")
+        m = EVENT.match(line)
+        if not m or _has_m2(lines, i):
+            continue
+        src_in, src_out, rec_in, rec_out = (_frames(tc, rate, name, i + 1) for tc in m.groups()[4:])
+        if src_out - src_in != rec_out - rec_in:
+            fixed = _tc(src_in + (rec_out - rec_in), rate)
+            old = m.group(6)
+            lines[i] = line[:m.start(6)] + fixed + line[m.end(6):]
+            warnings.append(
+                f"{name}, line {i + 1}: event {m.group(1)} runs {src_out - src_in} source frames for "
+                f"{rec_out - rec_in} record frames with no M2 speed line (a speed change or a leader); kept "
+                f"the source in point and the record duration (source out {old} -> {fixed})")
+    return Prepared("\n".join(lines) + "\n", rate, warnings)
+
+
+def _has_m2(lines: list[str], i: int) -> bool:
+    """An M2 line belongs to the event above it, before the next event."""
+    for line in lines[i + 1:]:
+        if EVENT.match(line):
+            return False
+        if M2.match(line.strip()):
+            return True
+    return False
+
+
+def _frames(tc: str, rate: float, name: str, line: int) -> int:
+    try:
+        return round(otio.opentime.from_timecode(tc, rate).value)
+    except ValueError as exc:
+        raise ExchangeError(f"{name}, line {line}: timecode {tc} is not valid at {rate:g} fps ({exc}). "
+                            "Check the EDL's rate (--rate).") from None
+
+
+def _tc(frames: int, rate: float) -> str:
+    return otio.opentime.to_timecode(otio.opentime.RationalTime(frames, rate), rate)
+
+
+def explain(exc: Exception, text: str, name: str, rate: float) -> ExchangeError:
+    """The adapter's error, pointed at the line it is about."""
+    msg = str(exc)
+    m = re.search(r"Timecode '([^']+)'", msg) or re.search(r"for clip (.+)$", msg)
+    line = next((i + 1 for i, ln in enumerate(text.splitlines()) if m and m.group(1) in ln), None)
+    if line is None and "Transition" in msg:  # the adapter names no line; the first transition is the one
+        line = next((i + 1 for i, ln in enumerate(text.splitlines())
+                     if (ev := EVENT.match(ln)) and ev.group(4)[0] in "DW"), None)
+    where = f", line {line}" if line else ""
+    if "beyond" in msg:
+        return ExchangeError(f"{name}{where}: {msg.strip()} at {rate:g} fps. The EDL's rate is probably "
+                             "different: pass the right one with --rate.")
+    return ExchangeError(f"{name}{where}: the EDL could not be read: {msg.strip()}")

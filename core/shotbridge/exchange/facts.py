@@ -1,0 +1,61 @@
+"""AI facts on OTIO objects: `metadata["shotbridge"]`, validated and versioned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import ExchangeError
+
+KEY = "shotbridge"
+SCHEMA = 1
+
+
+class Facts(BaseModel):
+    """What ShotBridge knows about a clip, take or marker. Unknown keys survive (extra="allow")."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_: int = Field(default=SCHEMA, alias="schema")
+    id: str | None = Field(default=None, description="Stable id of the shot across recuts")
+    job_id: str | None = None
+    operation: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    param_digest: str | None = Field(default=None, description="sha256 of the operation's parameters")
+    prompt: str | None = None
+    seed: int | None = None
+    characters: list[str] = Field(default_factory=list, description="Who the shot should show")
+    asset_sha256: str | None = None
+    provenance: str | None = Field(default=None, description="Reference to the Content Credentials manifest")
+    findings: list[dict[str, Any]] = Field(default_factory=list)
+
+    def to_metadata(self) -> dict[str, Any]:
+        # Only what is set: OTIO converts every value into its own containers, at ~10 us a key.
+        return {"schema": self.schema_, **self.model_dump(by_alias=True, exclude_defaults=True, mode="json")}
+
+
+def get_facts(obj: Any) -> Facts | None:
+    raw = obj.metadata.get(KEY)
+    if raw is None:
+        return None
+    data = dict(raw)
+    version = data.get("schema", SCHEMA)
+    if not isinstance(version, int) or version > SCHEMA:
+        raise ExchangeError(
+            f"'{getattr(obj, 'name', obj)}' carries ShotBridge facts of schema {version}; this version reads "
+            f"schema {SCHEMA}. Update ShotBridge to read this timeline."
+        )
+    return Facts.model_validate(data)
+
+
+def set_facts(obj: Any, facts: Facts) -> None:
+    obj.metadata[KEY] = facts.to_metadata()
+
+
+def update_facts(obj: Any, **values: Any) -> Facts:
+    facts = get_facts(obj) or Facts()
+    facts = facts.model_copy(update=values)
+    set_facts(obj, facts)
+    return facts

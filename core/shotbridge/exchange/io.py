@@ -1,0 +1,275 @@
+"""Read and write what a crew hands over, through OTIO's adapters, without crashing and without silent loss.
+
+`read` returns the timeline (or whatever the file's root is: a bin of clips from ALE/FCPX, a lone clip) and
+the warnings for every repair it made; what it cannot read faithfully is refused with the line or element.
+`write` refuses what a format cannot hold, or writes what it can and returns warnings listing what was
+dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings as pywarnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import opentimelineio as otio
+
+from . import edl, xml_checks
+from .errors import ExchangeError, UnsupportedContent
+
+FORMATS = {
+    ".otio": "otio_json", ".otioz": "otioz", ".otiod": "otiod", ".edl": "cmx_3600", ".xml": "fcp_xml",
+    ".fcpxml": "fcpx_xml", ".aaf": "AAF", ".ale": "ale",
+}
+# Newer OTIO schema versions we can read by moving their new fields into metadata.
+DOWNGRADES = {"Marker.3": "Marker.2"}
+
+
+@dataclass
+class ReadResult:
+    timeline: otio.core.SerializableObject
+    format: str
+    rate: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def format_of(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ExchangeError(f"{Path(path).name}: unknown timeline format '{suffix}'. ShotBridge reads and writes "
+                            f"{', '.join(sorted(FORMATS))}.")
+    return FORMATS[suffix]
+
+
+def read(path: str | Path, rate: float | None = None) -> ReadResult:
+    path = Path(path)
+    fmt = format_of(path)
+    if not path.exists():
+        raise ExchangeError(f"{path}: no such file.")
+    name = path.name
+    with pywarnings.catch_warnings():
+        pywarnings.simplefilter("ignore")
+        if fmt == "otio_json":
+            return _read_otio_json(path)
+        if fmt == "cmx_3600":
+            return _read_edl(path, rate)
+        if fmt in ("fcp_xml", "fcpx_xml"):
+            return _read_xml(path, fmt)
+        try:
+            obj = otio.adapters.read_from_file(str(path), adapter_name=fmt)
+        except Exception as exc:  # adapters raise anything; the user gets one clear error
+            raise ExchangeError(f"{name}: the {fmt} adapter could not read the file: {exc}") from exc
+    return ReadResult(obj, fmt, _rate_of(obj))
+
+
+def _read_otio_json(path: Path) -> ReadResult:
+    text = path.read_text(encoding="utf-8-sig")
+    notes: list[str] = []
+    if any(f'"{schema}"' in text for schema in DOWNGRADES):
+        data = json.loads(text)
+        counts: dict[str, int] = {}
+        _downgrade(data, counts)
+        text = json.dumps(data)
+        for schema, n in counts.items():
+            notes.append(f"{path.name}: {n} {schema} object(s) written by a newer OTIO read as "
+                         f"{DOWNGRADES[schema]}; fields this version lacks kept under metadata['otio_newer']")
+    try:
+        obj = otio.adapters.read_from_string(text, "otio_json")
+    except otio.exceptions.UnsupportedSchemaError as exc:
+        raise UnsupportedContent(f"{path.name}: {exc} (written by a newer OpenTimelineIO than "
+                                 f"{otio.__version__}); update OpenTimelineIO or re-export.") from exc
+    except (ValueError, otio.exceptions.OTIOError) as exc:
+        raise ExchangeError(f"{path.name}: not a readable OTIO file: {exc}") from exc
+    return ReadResult(obj, "otio_json", _rate_of(obj), notes)
+
+
+def _downgrade(node, counts: dict[str, int]) -> None:
+    if isinstance(node, dict):
+        schema = node.get("OTIO_SCHEMA")
+        if schema in DOWNGRADES:
+            counts[schema] = counts.get(schema, 0) + 1
+            node["OTIO_SCHEMA"] = DOWNGRADES[schema]
+            known = {"OTIO_SCHEMA", "name", "metadata", "marked_range", "color", "comment"}
+            extra = {k: node.pop(k) for k in list(node) if k not in known}
+            color = node.get("color")
+            if isinstance(color, dict):  # Marker.3 colours are Color objects; Marker.2 uses names
+                node["color"] = color.get("name") or "RED"
+                extra["color"] = color
+            if extra:
+                node.setdefault("metadata", {})["otio_newer"] = extra
+        for value in node.values():
+            _downgrade(value, counts)
+    elif isinstance(node, list):
+        for value in node:
+            _downgrade(value, counts)
+
+
+def _read_edl(path: Path, rate: float | None) -> ReadResult:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    prepared = edl.prepare(text, path.name, rate)
+    try:
+        obj = otio.adapters.read_from_string(prepared.text, "cmx_3600", rate=prepared.rate)
+    except Exception as exc:  # EDLParseError, ValueError...: point at the line
+        raise edl.explain(exc, prepared.text, path.name, prepared.rate) from exc
+    return ReadResult(obj, "cmx_3600", prepared.rate, prepared.warnings)
+
+
+def _read_xml(path: Path, fmt: str) -> ReadResult:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if fmt == "fcpx_xml":
+        fractional = xml_checks.fcpx_rates(text)
+        if fractional:
+            line = xml_checks.first_line(text, "format")
+            raise UnsupportedContent(
+                f"{path.name}: line {line}: <format frameDuration=\"{fractional[0]}\"> is a fractional rate "
+                "(23.976/29.97), which otio-fcpx-xml-adapter truncates to a whole number of frames per second, "
+                "shifting every cut. Export this project as FCP7 XML or AAF instead.")
+    try:
+        obj = otio.adapters.read_from_string(text, fmt)
+    except Exception as exc:
+        if fmt == "fcp_xml" and "No top-level sequences" in str(exc):
+            raise xml_checks.fcp7_refusal(text, path.name) from exc
+        if fmt == "fcpx_xml":
+            raise xml_checks.fcpx_refusal(text, path.name, f"fails ({type(exc).__name__}: {exc})") from exc
+        raise ExchangeError(f"{path.name}: the {fmt} adapter could not read the file: {exc}") from exc
+    if fmt == "fcpx_xml" and not any(True for _ in obj.find_clips()) and xml_checks.elements(
+            text, xml_checks.FCPX_CLIPS):
+        raise xml_checks.fcpx_refusal(text, path.name, "read no clips although the project has some")
+    return ReadResult(obj, fmt, _rate_of(obj))
+
+
+def _rate_of(obj) -> float | None:
+    for clip in obj.find_clips() if hasattr(obj, "find_clips") else [obj]:
+        return clip.trimmed_range().duration.rate
+    return None
+
+
+# -- writing -----------------------------------------------------------------------------------------------
+
+
+def write(obj: otio.core.SerializableObject, path: str | Path, rate: float | None = None) -> list[str]:
+    """Write `obj`; returns warnings naming what the format could not hold."""
+    path = Path(path)
+    fmt = format_of(path)
+    notes = lossy_parts(obj, fmt)
+    target = obj
+    if fmt == "cmx_3600":
+        target = _edl_ready(obj, notes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore")
+            kwargs = {"rate": rate} if fmt == "cmx_3600" and rate else {}
+            otio.adapters.write_to_file(target, str(tmp), adapter_name=fmt, **kwargs)
+        tmp.replace(path)
+    except Exception as exc:
+        raise UnsupportedContent(f"{path.name}: the {fmt} adapter cannot write this timeline: {exc}") from exc
+    finally:
+        if tmp.is_dir():
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+    return [f"{path.name}: {n}" for n in notes]
+
+
+def lossy_parts(obj, fmt: str) -> list[str]:
+    """What `fmt` cannot carry of `obj`, one sentence each (empty for OTIO's own formats)."""
+    if fmt in ("otio_json", "otioz", "otiod"):
+        return []
+    notes = []
+    if not isinstance(obj, otio.schema.Timeline):
+        raise UnsupportedContent(f"a {obj.schema_name()} is not a timeline; {fmt} files hold timelines. "
+                                 "Put the clips in a timeline first.")
+    clips = list(obj.find_clips())
+    takes = sum(len(c.media_references()) - 1 for c in clips)
+    if takes:
+        notes.append(f"{takes} take(s) other than each clip's active one are not written ({fmt} holds one "
+                     "media reference per clip)")
+    if fmt == "cmx_3600":
+        video = obj.video_tracks()
+        if len(video) > 1:
+            dropped = sum(len(list(t.find_clips())) for t in video[1:])
+            notes.append(f"only the first video track is written; {len(video) - 1} more track(s) with {dropped} "
+                         f"clip(s) dropped ({', '.join(t.name or '?' for t in video[1:])})")
+        keys = sorted({k for c in clips for k in c.metadata if k not in ("cmx_3600", "cdl")})
+        if keys:
+            notes.append(f"clip metadata {', '.join(keys)} not written (an EDL holds reel, name, CDL and "
+                         "markers only)")
+    if fmt == "fcp_xml":
+        seqs = [c.name for c in clips if isinstance(c.media_reference, otio.schema.ImageSequenceReference)]
+        if seqs:
+            raise UnsupportedContent(
+                f"{len(seqs)} clip(s) use image sequences ({', '.join(seqs[:5])}), which FCP7 XML cannot "
+                "reference; write OTIO, or an EDL (reels only)")
+    return notes
+
+
+def _edl_ready(obj: otio.schema.Timeline, notes: list[str]) -> otio.schema.Timeline:
+    """A copy holding what an EDL can: the first video track (plus audio tracks), every clip with a reel."""
+    copy = obj.deepcopy()
+    for track in list(copy.video_tracks())[1:]:
+        copy.tracks.remove(track)
+    unnamed = 0
+    for clip in copy.find_clips():
+        if not (clip.metadata.get("cmx_3600") or {}).get("reel") and not _reel_letters(clip):
+            # The adapter would derive an empty reel from a name like "_.mov": an EDL no reader accepts.
+            clip.metadata.setdefault("cmx_3600", {})["reel"] = "AX"
+            unnamed += 1
+    if unnamed:
+        notes.append(f"{unnamed} clip(s) have no letters or digits to make a reel name from; written with "
+                     "reel AX (unknown source)")
+    return copy
+
+
+def _reel_letters(clip: otio.schema.Clip) -> str:
+    ref = clip.media_reference
+    source = getattr(ref, "name", "") or getattr(ref, "target_url", "") or getattr(ref, "name_prefix", "") or clip.name
+    stem = re.sub(r"[.][a-zA-Z]+$", "", Path(source.replace("\\", "/")).name)
+    return re.sub(r"[^ a-zA-Z0-9]+", "", stem).strip()
+
+
+def summary(obj) -> dict:
+    """Counts a user checks first (`timeline info`)."""
+    tracks = list(obj.tracks) if isinstance(obj, otio.schema.Timeline) else []
+    clips = list(obj.find_clips()) if hasattr(obj, "find_clips") else [obj]
+    rate = _rate_of(obj)
+    duration = obj.duration() if hasattr(obj, "duration") and tracks else None
+    return {
+        "name": obj.name,
+        "kind": obj.schema_name(),
+        "rate": rate,
+        "duration_frames": round(duration.value) if duration else None,
+        "start_timecode": _start_tc(obj, rate),
+        "tracks": [{"name": t.name, "kind": t.kind, "clips": sum(1 for _ in t.find_clips())} for t in tracks],
+        "clips": len(clips),
+        "markers": sum(len(c.markers) for c in clips) + sum(len(t.markers) for t in tracks),
+        "image_sequences": sum(isinstance(c.media_reference, otio.schema.ImageSequenceReference) for c in clips),
+        "takes": sum(len(c.media_references()) - 1 for c in clips),
+    }
+
+
+def _start_tc(obj, rate: float | None) -> str | None:
+    start = getattr(obj, "global_start_time", None)
+    if start is None or rate is None:
+        return None
+    try:
+        return otio.opentime.to_timecode(start, start.rate)
+    except ValueError:
+        return None
+
+
+def rate_arg(text: str | None) -> float | None:
+    """`--rate 23.976` / `24000/1001` / `29.97` as the exact NTSC fraction where one is meant."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    value = int(m.group(1)) / int(m.group(2)) if m else float(text)
+    for exact in (24000 / 1001, 30000 / 1001, 60000 / 1001):
+        if abs(value - exact) < 0.01:
+            return exact
+    return value

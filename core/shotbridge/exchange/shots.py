@@ -1,0 +1,139 @@
+"""Shots out of a cut: what an artist pulls to work on, with the facts they need."""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+
+import opentimelineio as otio
+from pydantic import BaseModel, Field
+
+from .cdl import CDL, get_cdl
+from .errors import ExchangeError
+from .facts import get_facts
+
+
+class Shot(BaseModel):
+    id: str = Field(description="Stable identity: the ShotBridge id, else media + source range")
+    name: str
+    track: str
+    index: int = Field(description="Position among the track's clips, from 0")
+    media: str | None = Field(description="Media URL, or an image-sequence pattern with ####")
+    rate: float
+    source_start: int = Field(description="Source in, frames (including handles)")
+    source_end: int = Field(description="Source out, exclusive, frames (including handles)")
+    handles: int
+    record_start: int = Field(description="Record in on the timeline, frames from its start")
+    record_end: int
+    timecode: str | None = Field(description="Source in as timecode (without handles)")
+    reel: str | None = None
+    cdl: CDL | None = None
+    characters: list[str] = Field(default_factory=list)
+    markers: list[str] = Field(default_factory=list)
+
+
+def as_timeline(obj) -> otio.schema.Timeline:
+    """Shots come from timelines; a lone clip, track or bin (ALE, FCPX) is put in one."""
+    if isinstance(obj, otio.schema.Timeline):
+        return obj
+    timeline = otio.schema.Timeline(name=getattr(obj, "name", "") or "timeline")
+    if isinstance(obj, otio.schema.Track):
+        timeline.tracks.append(obj.deepcopy())
+    elif isinstance(obj, otio.schema.Clip):
+        track = otio.schema.Track(name="V1")
+        track.append(obj.deepcopy())
+        timeline.tracks.append(track)
+    elif hasattr(obj, "find_clips"):
+        track = otio.schema.Track(name="V1")
+        for clip in obj.find_clips():
+            track.append(clip.deepcopy())
+        timeline.tracks.append(track)
+    else:
+        raise ExchangeError(f"a {obj.schema_name()} holds no shots.")
+    return timeline
+
+
+def media_name(ref) -> str | None:
+    if isinstance(ref, otio.schema.ExternalReference):
+        return ref.target_url
+    if isinstance(ref, otio.schema.ImageSequenceReference):
+        return f"{ref.target_url_base}{ref.name_prefix}{'#' * max(1, ref.frame_zero_padding)}{ref.name_suffix}"
+    return None
+
+
+def _meta(clip: otio.schema.Clip, key: str) -> dict:
+    # A membership test first: reading an OTIO metadata value converts it, which costs on big cuts.
+    md = clip.metadata
+    return md[key] if key in md else {}
+
+
+def source_of(clip: otio.schema.Clip) -> str:
+    """What a clip shows: its media, else its reel (EDLs), else its name."""
+    return media_name(clip.media_reference) or _meta(clip, "cmx_3600").get("reel") or clip.name
+
+
+def identity(clip: otio.schema.Clip) -> str:
+    """The ShotBridge id when the clip has one, else its source and source in point."""
+    facts = _meta(clip, "shotbridge")
+    if facts.get("id"):
+        return str(facts["id"])
+    start = clip.trimmed_range().start_time
+    return f"{source_of(clip)}@{_num(start.value)}/{_num(start.rate)}"
+
+
+def _num(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def extract_shots(
+    timeline, track: str | int | None = None, record_range: tuple[int, int] | None = None,
+    name: str | None = None, marker: str | None = None, handles: int = 0,
+) -> list[Shot]:
+    """Video clips as shots, filtered by track (name or index), record range (frames), name pattern
+    (glob, or /regex/) or marker name/colour."""
+    timeline = as_timeline(timeline)
+    shots = []
+    for t_index, t in enumerate(timeline.video_tracks()):
+        if track is not None and track not in (t.name, t_index, str(t_index)):
+            continue
+        clips = [c for c in t if isinstance(c, otio.schema.Clip)]
+        ranges = t.range_of_all_children()  # one pass; asking per clip would be quadratic
+        for index, clip in enumerate(clips):
+            shot = _shot(clip, t, index, handles, ranges[clip])
+            if record_range and not (shot.record_start < record_range[1] and shot.record_end > record_range[0]):
+                continue
+            if name and not _name_matches(clip.name, name):
+                continue
+            if marker and not any(marker in (m.name, m.color) for m in clip.markers):
+                continue
+            shots.append(shot)
+    return shots
+
+
+def _name_matches(value: str, pattern: str) -> bool:
+    if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
+        return re.search(pattern[1:-1], value) is not None
+    return fnmatchcase(value, pattern)
+
+
+def _shot(clip: otio.schema.Clip, track: otio.schema.Track, index: int, handles: int,
+          record: otio.opentime.TimeRange) -> Shot:
+    src = clip.trimmed_range()
+    rate = src.duration.rate
+    start = round(src.start_time.value)
+    try:
+        tc = otio.opentime.to_timecode(src.start_time, rate)
+    except (ValueError, TypeError):
+        tc = None
+    facts = get_facts(clip) if "shotbridge" in clip.metadata else None
+    reel = _meta(clip, "cmx_3600").get("reel") or _meta(clip, "ALE").get("Tape")
+    return Shot(
+        id=identity(clip), name=clip.name, track=track.name, index=index,
+        media=media_name(clip.media_reference), rate=rate,
+        source_start=start - handles, source_end=start + round(src.duration.value) + handles, handles=handles,
+        record_start=round(record.start_time.rescaled_to(rate).value),
+        record_end=round(record.end_time_exclusive().rescaled_to(rate).value),
+        timecode=tc, reel=reel, cdl=get_cdl(clip) if "cdl" in clip.metadata else None,
+        characters=facts.characters if facts else [],
+        markers=[m.name for m in clip.markers],
+    )
