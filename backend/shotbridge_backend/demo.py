@@ -108,6 +108,8 @@ def demo_timeline(shots: list[dict], rate: float = 24.0):
     """The demo's cut: one clip per shot, the characters each shot should show listed on the clip."""
     import opentimelineio as otio
 
+    from shotbridge.exchange.facts import Facts, set_facts
+
     timeline = otio.schema.Timeline(name="demo_cut")
     track = otio.schema.Track(name="V1")
     timeline.tracks.append(track)
@@ -118,7 +120,7 @@ def demo_timeline(shots: list[dict], rate: float = 24.0):
             available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate), length))
         clip = otio.schema.Clip(name=shot["name"], media_reference=ref,
                                 source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate), length))
-        clip.metadata["shotbridge"] = {"schema": 1, "id": shot["name"], "characters": shot["characters"]}
+        set_facts(clip, Facts(id=shot["name"], characters=shot["characters"]))
         track.append(clip)
     return timeline
 

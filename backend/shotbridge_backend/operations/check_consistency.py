@@ -7,6 +7,8 @@ from pathlib import Path
 import opentimelineio as otio
 from pydantic import BaseModel, Field
 
+from shotbridge.exchange.facts import Facts, get_facts, update_facts
+from shotbridge.exchange.markers import add_finding
 from shotbridge.models import OTIO_MEDIA_TYPE, AssetRef, OutputRef, TimelineRef
 
 from .base import JobContext, Operation, OperationError
@@ -82,20 +84,18 @@ def mark_findings(shot: TimelineShot, findings, job_id: str) -> None:
     clip = shot.clip
     rate = clip.trimmed_range().start_time.rate
     origin = clip.trimmed_range().start_time - otio.opentime.RationalTime(shot.start_frame, rate)
-    facts = clip.metadata.setdefault("shotbridge", {})
+    recorded = []
     for f in findings:
-        data = {"schema": 1, "kind": "drift", "job_id": job_id, "operation": "check_consistency",
-                "expected": f.expected, "found": f.found, "frames": [f.start_frame, f.end_frame - 1],
-                "similarity": f.similarity, "exact": f.exact, "message": f.message}
-        marker = otio.schema.Marker(
-            name=f"drift: {f.found or 'unknown'} instead of {f.expected}",
-            marked_range=otio.opentime.TimeRange(origin + otio.opentime.RationalTime(f.start_frame, rate),
-                                                 otio.opentime.RationalTime(f.end_frame - f.start_frame, rate)),
-            color=otio.schema.MarkerColor.RED,
-            metadata={"shotbridge": data},
-        )
-        clip.markers.append(marker)
-        facts.setdefault("findings", []).append(data)
+        data = {"kind": "drift", "job_id": job_id, "operation": "check_consistency", "expected": f.expected,
+                "found": f.found, "frames": [f.start_frame, f.end_frame - 1], "similarity": f.similarity,
+                "exact": f.exact, "message": f.message}
+        add_finding(clip, otio.opentime.TimeRange(origin + otio.opentime.RationalTime(f.start_frame, rate),
+                                                  otio.opentime.RationalTime(f.end_frame - f.start_frame, rate)),
+                    data, name=f"drift: {f.found or 'unknown'} instead of {f.expected}")
+        recorded.append(data)
+    if recorded:
+        facts = get_facts(clip) or Facts()
+        update_facts(clip, findings=[*facts.findings, *recorded])
 
 
 def write_report(ctx: JobContext, results: list[dict], shots: list[TimelineShot], title: str) -> OutputRef:

@@ -7,6 +7,7 @@ from pathlib import Path
 import opentimelineio as otio
 from pydantic import BaseModel, Field
 
+from shotbridge.exchange.facts import Facts, set_facts
 from shotbridge.models import AssetRef, OutputRef
 
 from .base import JobContext, Operation, OperationError
@@ -119,7 +120,7 @@ def build_timeline(
                 otio.opentime.RationalTime(0, rate), otio.opentime.RationalTime(frames, rate)
             ),
         )
-        media.metadata["shotbridge"] = {"asset_sha256": sha, "width": size[0], "height": size[1]}
+        set_facts(media, Facts(asset_sha256=sha, width=size[0], height=size[1]))
         clip = otio.schema.Clip(
             name=shot.name,
             media_reference=media,
@@ -128,7 +129,6 @@ def build_timeline(
                 otio.opentime.RationalTime(shot.duration_frames, rate),
             ),
         )
-        clip.metadata["shotbridge"] = {"schema": 1, "id": f"{sha[:12]}-{shot.start_frame}",
-                                       "operation": "detect_shots"}
+        set_facts(clip, Facts(id=f"{sha[:12]}-{shot.start_frame}", operation="detect_shots"))
         track.append(clip)
     return timeline

@@ -7,6 +7,7 @@ from pathlib import Path
 import opentimelineio as otio
 from pydantic import BaseModel, Field
 
+from shotbridge.exchange.cdl import set_cdl
 from shotbridge.models import OTIO_MEDIA_TYPE, AssetRef, OutputRef, TimelineRef
 
 from .base import JobContext, Operation, OperationError
@@ -56,7 +57,7 @@ class MatchLook(Operation):
                 ctx.progress(i / len(targets), f"matching {shot.name} to {ref.name}")
                 frames, images = _sample(shot, params.frames)
                 looks.append(match_look(ref_images, images, shot.name, frames=frames, media=shot.media_name))
-                shot.clip.metadata["cdl"] = looks[-1].cdl.to_metadata()
+                set_cdl(shot.clip, looks[-1].cdl)
         except VisionError as exc:
             raise OperationError(str(exc)) from exc
         result = LookResult(reference=ref.name, reference_media=ref.media_name, reference_frames=ref_frames,

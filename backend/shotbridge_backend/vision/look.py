@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from shotbridge.exchange.cdl import CDL
+
 from .errors import VisionError
 
 # ASC CDL v1.2 saturation uses Rec.709 luma weights.
@@ -21,41 +23,6 @@ LUMA_709 = np.array([0.2126, 0.7152, 0.0722])
 QUANTILES = np.linspace(0.02, 0.98, 25)
 REGULARISE = 0.1  # weight of the identity prior against 25 quantile residuals
 MAX_FIT_PIXELS = 40_000  # statistics of a subsample are as good and keep the fit under ~0.1 s
-
-
-class CDL(BaseModel):
-    """An ASC CDL: per-channel slope, offset, power and one saturation."""
-
-    slope: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    power: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    saturation: float = 1.0
-
-    def to_metadata(self) -> dict:
-        """The OTIO `metadata["cdl"]` form (the key OTIO's EDL/ALE adapters read and write)."""
-        return {
-            "asc_sop": {"slope": list(self.slope), "offset": list(self.offset), "power": list(self.power)},
-            "asc_sat": self.saturation,
-        }
-
-    @classmethod
-    def from_metadata(cls, cdl: dict) -> CDL:
-        sop = cdl.get("asc_sop", {})
-        return cls(
-            slope=tuple(sop.get("slope", (1.0, 1.0, 1.0))),
-            offset=tuple(sop.get("offset", (0.0, 0.0, 0.0))),
-            power=tuple(sop.get("power", (1.0, 1.0, 1.0))),
-            saturation=float(cdl.get("asc_sat", 1.0)),
-        )
-
-    def rounded(self, digits: int = 5) -> CDL:
-        """Values rounded for files and people (5 decimals change 8-bit output by far less than a code)."""
-        return CDL(
-            slope=tuple(round(v, digits) for v in self.slope),
-            offset=tuple(round(v, digits) for v in self.offset),
-            power=tuple(round(v, digits) for v in self.power),
-            saturation=round(self.saturation, digits),
-        )
 
 
 def as_float_rgb(image: np.ndarray) -> np.ndarray:

@@ -37,6 +37,14 @@ class CDL(BaseModel):
         return cls(slope=_triple(sop.get("slope"), 1.0), offset=_triple(sop.get("offset"), 0.0),
                    power=_triple(sop.get("power"), 1.0), saturation=float(data.get("asc_sat", 1.0)))
 
+    def rounded(self, digits: int = 5) -> CDL:
+        """Values rounded for files and people (5 decimals move 8-bit output far less than a code value)."""
+        def r(t: Triple) -> Triple:
+            return (round(t[0], digits), round(t[1], digits), round(t[2], digits))
+
+        return CDL(slope=r(self.slope), offset=r(self.offset), power=r(self.power),
+                   saturation=round(self.saturation, digits))
+
     @property
     def is_identity(self) -> bool:
         return self == CDL()
