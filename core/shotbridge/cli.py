@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("nuke-script", help="write a Nuke comp script (.nk) for a shot, without Nuke")
+    p.add_argument("timeline", help="an OTIO (or EDL, XML, AAF...) file holding the shot")
+    p.add_argument("--out", type=Path, required=True, help="the .nk to write")
+    p.add_argument("--clip", help="which clip, when the timeline holds several")
+    p.add_argument("--write", help="the Write node's file (default: beside the .nk, SHOT_comp.####.exr)")
+    p.set_defaults(func=cmd_nuke_script)
+
     p = sub.add_parser("doctor", help="check the backend, the token and the optional parts")
     p.set_defaults(func=cmd_doctor)
 
@@ -388,6 +395,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         paths = _download_outputs(client, job, args.out)
     for ref in job.outputs:
         print(f"{ref.name}: {paths[ref.sha256]}")
+    return 0
+
+
+def cmd_nuke_script(args: argparse.Namespace) -> int:
+    from .nkscript import write_comp
+
+    path = write_comp(Path(args.timeline), args.out, clip_name=args.clip, write_path=args.write)
+    print(f"wrote {path}")
     return 0
 
 

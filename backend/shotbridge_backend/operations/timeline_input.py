@@ -14,6 +14,8 @@ from urllib.parse import unquote, urlparse
 
 import opentimelineio as otio
 
+from shotbridge.exchange.shots import sequence_frame
+
 from .base import JobContext, OperationError
 
 
@@ -67,7 +69,7 @@ def _shot(ctx: JobContext, clip: otio.schema.Clip, by_name: dict[str, str], inde
     rng = clip.trimmed_range()
     if isinstance(ref, otio.schema.ImageSequenceReference):
         pattern = _link_sequence(ctx, clip, ref, by_name, index)
-        first = ref.frame_for_time(rng.start_time)
+        first = sequence_frame(ref, rng.start_time)
         return TimelineShot(clip, clip.name, _sequence_name(ref), pattern, first,
                             first + rng.duration.to_frames(), characters)
     if not isinstance(ref, otio.schema.ExternalReference):

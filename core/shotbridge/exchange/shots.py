@@ -61,6 +61,13 @@ def media_name(ref) -> str | None:
     return None
 
 
+def sequence_frame(ref: otio.schema.ImageSequenceReference, time: otio.opentime.RationalTime) -> int:
+    """The file frame number showing `time` (OTIO's own helper needs an available range; many files lack one)."""
+    if ref.available_range is not None:
+        return ref.frame_for_time(time)
+    return ref.start_frame + round(time.rescaled_to(ref.rate or time.rate).value)
+
+
 def _meta(clip: otio.schema.Clip, key: str) -> dict:
     # Look the key up by iterating keys (done in C++): `key in metadata` and `.get` convert the value
     # to Python first, which costs ~10 us a call on big cuts.
