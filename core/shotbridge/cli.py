@@ -132,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", help="the Write node's file (default: beside the .nk, SHOT_comp.####.exr)")
     p.set_defaults(func=cmd_nuke_script)
 
+    p = sub.add_parser("install", help="add ShotBridge to a host application (idempotent)")
+    p.add_argument("host", choices=["nuke"])
+    p.add_argument("--uninstall", action="store_true")
+    p.add_argument("--nuke-dir", type=Path, help="Nuke's user folder (default ~/.nuke)")
+    p.set_defaults(func=cmd_install)
+
     p = sub.add_parser("doctor", help="check the backend, the token and the optional parts")
     p.set_defaults(func=cmd_doctor)
 
@@ -403,6 +409,17 @@ def cmd_nuke_script(args: argparse.Namespace) -> int:
 
     path = write_comp(Path(args.timeline), args.out, clip_name=args.clip, write_path=args.write)
     print(f"wrote {path}")
+    return 0
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from .install import install_nuke, uninstall_nuke
+
+    if args.uninstall:
+        removed = uninstall_nuke(args.nuke_dir)
+        print("removed ShotBridge from Nuke's init.py" if removed else "ShotBridge was not installed in Nuke")
+    else:
+        print(f"ShotBridge added to {install_nuke(args.nuke_dir)}; restart Nuke to load it")
     return 0
 
 
