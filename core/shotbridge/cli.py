@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", help="the Write node's file (default: beside the .nk, SHOT_comp.####.exr)")
     p.set_defaults(func=cmd_nuke_script)
 
+    p = sub.add_parser("panel", help="the ShotBridge panel as a standalone window, working on timeline files")
+    p.add_argument("timeline", nargs="?", help="a timeline to open (OTIO, EDL, XML, AAF...)")
+    p.set_defaults(func=cmd_panel)
+
     p = sub.add_parser("install", help="add ShotBridge to a host application (idempotent)")
     p.add_argument("host", choices=["nuke"])
     p.add_argument("--uninstall", action="store_true")
@@ -410,6 +414,14 @@ def cmd_nuke_script(args: argparse.Namespace) -> int:
     path = write_comp(Path(args.timeline), args.out, clip_name=args.clip, write_path=args.write)
     print(f"wrote {path}")
     return 0
+
+
+def cmd_panel(args: argparse.Namespace) -> int:
+    try:
+        from .panel.app import main as panel_main
+    except ImportError as exc:
+        raise UsageError(f"The panel needs Qt ({exc.name} missing): pip install 'shotbridge[panel]'.") from exc
+    return panel_main([args.timeline] if args.timeline else [])
 
 
 def cmd_install(args: argparse.Namespace) -> int:

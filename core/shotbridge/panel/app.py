@@ -1,0 +1,111 @@
+"""`shotbridge panel`: the panel as a standalone window working on timeline files.
+
+Also how Resolve free-edition users work: export the timeline from Resolve (File > Export > Timeline, OTIO
+or EDL), open it here, run operations, save, and import the result back.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from qtpy import QtCore, QtWidgets
+
+from ..exchange import io
+from ..exchange.shots import as_timeline
+from .host import FileHost
+from .qt_view import ShotBridgePanel
+from .viewmodel import PanelViewModel
+
+
+class PanelWindow(QtWidgets.QMainWindow):
+    def __init__(self, view_model: PanelViewModel, path: Path | None = None):
+        super().__init__()
+        self.setWindowTitle("ShotBridge")
+        self.resize(980, 680)
+        self.vm = view_model
+        self.host: FileHost = view_model.host
+        self.path: Path | None = None
+        split = QtWidgets.QSplitter()
+        left = QtWidgets.QWidget()
+        box = QtWidgets.QVBoxLayout(left)
+        self.file_label = QtWidgets.QLabel("No timeline open (File > Open)")
+        self.file_label.setWordWrap(True)
+        box.addWidget(self.file_label)
+        self.shots = QtWidgets.QListWidget()
+        self.shots.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)
+        self.shots.itemSelectionChanged.connect(self._select_shots)
+        box.addWidget(self.shots)
+        split.addWidget(left)
+        self.panel = ShotBridgePanel(view_model)
+        split.addWidget(self.panel)
+        split.setSizes([300, 680])
+        self.setCentralWidget(split)
+        self.setStyleSheet(self.panel.styleSheet())
+        menu = self.menuBar().addMenu("&File")
+        menu.addAction("&Open timeline...", self.open_dialog)
+        menu.addAction("&Save as...", self.save_dialog)
+        menu.addSeparator()
+        menu.addAction("&Quit", self.close)
+        if path is not None:
+            self.open(path)
+
+    def open(self, path: Path) -> None:
+        try:
+            result = io.read(path)
+        except (ValueError, OSError) as exc:
+            QtWidgets.QMessageBox.warning(self, "ShotBridge", str(exc))
+            return
+        self.path = Path(path)
+        self.host.timeline = as_timeline(result.timeline)
+        self.file_label.setText(f"{self.path.name}" + (f"\n{len(result.warnings)} warning(s)" if result.warnings else ""))
+        self.shots.clear()
+        for clip in self.host.timeline.find_clips():
+            self.shots.addItem(clip.name)
+        self.vm.set_selection(self.host.timeline)
+
+    def _select_shots(self) -> None:
+        names = {i.text() for i in self.shots.selectedItems()}
+        if not names or self.host.timeline is None:
+            self.vm.set_selection(self.host.timeline)
+            return
+        import opentimelineio as otio
+
+        picked = otio.schema.Timeline(name=self.host.timeline.name)
+        track = otio.schema.Track(name="V1")
+        picked.tracks.append(track)
+        for clip in self.host.timeline.find_clips():
+            if clip.name in names:
+                track.append(clip.deepcopy())
+        self.vm.set_selection(picked)
+
+    def open_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open timeline", "", "Timelines (*.otio *.otioz *.edl *.xml *.fcpxml *.aaf *.ale)")
+        if path:
+            self.open(Path(path))
+
+    def save_dialog(self) -> None:
+        if self.host.timeline is None:
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save timeline", "", "OTIO (*.otio);;EDL (*.edl)")
+        if path:
+            warnings = io.write(self.host.timeline, path)
+            if warnings:
+                QtWidgets.QMessageBox.information(self, "ShotBridge", "\n".join(warnings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..client import Client
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+    project = os.environ.get("SHOTBRIDGE_PROJECT") or "default"
+    vm = PanelViewModel(Client, host=FileHost(), project=project)
+    window = PanelWindow(vm, Path(argv[0]) if argv else None)
+    window.show()
+    QtCore.QTimer.singleShot(0, vm.connect)
+    code = app.exec()
+    vm.close()
+    return code

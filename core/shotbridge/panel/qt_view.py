@@ -1,0 +1,318 @@
+"""The panel drawn with Qt, through qtpy (PySide6 in Nuke 16 and standalone, PySide2 in Nuke 14/15)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy import QtCore, QtGui, QtWidgets
+
+from ..models import JobStatus
+from .form import FormField
+from .viewmodel import PanelViewModel
+
+STYLE = """
+QWidget { background: #2b2b2b; color: #d8d8d8; font-size: 12px; }
+QTabWidget::pane { border: 1px solid #3c3c3c; top: -1px; }
+QTabBar::tab { background: #323232; padding: 5px 12px; border: 1px solid #3c3c3c; }
+QTabBar::tab:selected { background: #3d3d3d; color: #f0a030; }
+QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QListWidget, QTreeWidget {
+    background: #1f1f1f; border: 1px solid #454545; padding: 3px; selection-background-color: #f0a030; }
+QPushButton { background: #3f3f3f; border: 1px solid #555; padding: 4px 12px; border-radius: 2px; }
+QPushButton:hover { background: #4a4a4a; }
+QPushButton#primary { background: #c8781e; color: #111; font-weight: bold; border: none; }
+QPushButton:disabled { color: #777; }
+QProgressBar { border: 1px solid #454545; background: #1f1f1f; text-align: center; height: 14px; }
+QProgressBar::chunk { background: #c8781e; }
+QLabel#error { color: #ff6b5e; }
+QLabel#hint { color: #8a8a8a; }
+QHeaderView::section { background: #323232; border: none; padding: 3px; }
+"""
+STATUS_COLOURS = {"connected": "#5fbf60", "connecting": "#f0a030", "error": "#ff5e57", "disconnected": "#777"}
+
+
+class _Bridge(QtCore.QObject):
+    """Carries callables from worker threads to the GUI thread (a queued signal)."""
+
+    call = QtCore.Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.call.connect(lambda fn: fn(), QtCore.Qt.QueuedConnection)
+
+
+class ShotBridgePanel(QtWidgets.QWidget):
+    def __init__(self, view_model: PanelViewModel | None = None, parent=None):
+        super().__init__(parent)
+        self._bridge = _Bridge()
+        if view_model is None:
+            from ..client import Client
+
+            view_model = PanelViewModel(Client, host=None)
+        self.vm = view_model
+        self.vm.dispatch = lambda fn, *args: self._bridge.call.emit(lambda: fn(*args))
+        self.vm.subscribe(self._refresh)
+        self.setStyleSheet(STYLE)
+        self.setMinimumSize(420, 560)
+        self._inputs: dict[str, QtWidgets.QWidget] = {}
+        self._build()
+        self._refresh("all")
+
+    # -- layout -------------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        root = QtWidgets.QVBoxLayout(self)
+        root.setContentsMargins(8, 8, 8, 8)
+        head = QtWidgets.QHBoxLayout()
+        title = QtWidgets.QLabel("<b>ShotBridge</b>")
+        title.setStyleSheet("font-size: 14px; color: #f0a030;")
+        self.dot = QtWidgets.QLabel("●")
+        self.status = QtWidgets.QLabel()
+        self.status.setWordWrap(True)
+        self.connect_button = QtWidgets.QPushButton("Connect")
+        self.connect_button.clicked.connect(self.vm.connect)
+        head.addWidget(title)
+        head.addWidget(self.dot)
+        head.addWidget(self.status, 1)
+        head.addWidget(self.connect_button)
+        root.addLayout(head)
+
+        self.tabs = QtWidgets.QTabWidget()
+        root.addWidget(self.tabs, 1)
+        self.tabs.addTab(self._run_tab(), "Run")
+        self.tabs.addTab(self._jobs_tab(), "Jobs")
+        self.tabs.addTab(self._results_tab(), "Results")
+        self.tabs.addTab(self._bible_tab(), "Characters")
+        self.message = QtWidgets.QLabel()
+        self.message.setObjectName("hint")
+        self.message.setWordWrap(True)
+        root.addWidget(self.message)
+
+    def _run_tab(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        box = QtWidgets.QVBoxLayout(page)
+        self.ops = QtWidgets.QComboBox()
+        self.ops.currentIndexChanged.connect(self._pick_operation)
+        box.addWidget(self.ops)
+        self.description = QtWidgets.QLabel()
+        self.description.setObjectName("hint")
+        self.description.setWordWrap(True)
+        box.addWidget(self.description)
+        self.form_host = QtWidgets.QWidget()
+        self.form = QtWidgets.QFormLayout(self.form_host)
+        self.form.setLabelAlignment(QtCore.Qt.AlignRight)
+        box.addWidget(self.form_host)
+        self.selection_label = QtWidgets.QLabel()
+        self.selection_label.setObjectName("hint")
+        box.addWidget(self.selection_label)
+        row = QtWidgets.QHBoxLayout()
+        self.use_selection = QtWidgets.QPushButton("Use selection")
+        self.use_selection.clicked.connect(self.vm.take_selection_from_host)
+        self.run_button = QtWidgets.QPushButton("Run")
+        self.run_button.setObjectName("primary")
+        self.run_button.clicked.connect(self._run)
+        row.addWidget(self.use_selection)
+        row.addStretch(1)
+        row.addWidget(self.run_button)
+        box.addLayout(row)
+        box.addStretch(1)
+        return page
+
+    def _jobs_tab(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        box = QtWidgets.QVBoxLayout(page)
+        self.jobs = QtWidgets.QTreeWidget()
+        self.jobs.setHeaderLabels(["Operation", "Status", "Progress", "Message"])
+        self.jobs.setRootIsDecorated(False)
+        self.jobs.setColumnWidth(0, 130)
+        self.jobs.setColumnWidth(1, 80)
+        self.jobs.setColumnWidth(2, 110)
+        box.addWidget(self.jobs)
+        row = QtWidgets.QHBoxLayout()
+        for text, slot in (("Cancel", self._cancel), ("Retry", self._retry), ("Refresh", self.vm.refresh_jobs)):
+            button = QtWidgets.QPushButton(text)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        row.addStretch(1)
+        box.addLayout(row)
+        return page
+
+    def _results_tab(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        box = QtWidgets.QVBoxLayout(page)
+        self.results = QtWidgets.QListWidget()
+        self.results.setIconSize(QtCore.QSize(120, 68))
+        box.addWidget(self.results, 2)
+        box.addWidget(QtWidgets.QLabel("Takes"))
+        self.takes = QtWidgets.QListWidget()
+        box.addWidget(self.takes, 1)
+        row = QtWidgets.QHBoxLayout()
+        accept = QtWidgets.QPushButton("Accept take")
+        accept.clicked.connect(lambda: self._take_action(self.vm.accept_take))
+        reject = QtWidgets.QPushButton("Reject take")
+        reject.clicked.connect(lambda: self._take_action(self.vm.reject_take))
+        row.addWidget(accept)
+        row.addWidget(reject)
+        row.addStretch(1)
+        box.addLayout(row)
+        return page
+
+    def _bible_tab(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        box = QtWidgets.QVBoxLayout(page)
+        self.characters = QtWidgets.QListWidget()
+        box.addWidget(self.characters, 1)
+        self.bible_text = QtWidgets.QLabel()
+        self.bible_text.setObjectName("hint")
+        box.addWidget(self.bible_text)
+        row = QtWidgets.QHBoxLayout()
+        self.character_name = QtWidgets.QLineEdit()
+        self.character_name.setPlaceholderText("Character name")
+        add = QtWidgets.QPushButton("Add reference images...")
+        add.clicked.connect(self._add_character)
+        row.addWidget(self.character_name, 1)
+        row.addWidget(add)
+        box.addLayout(row)
+        return page
+
+    # -- form ---------------------------------------------------------------------------------------------
+
+    def _input_for(self, f: FormField) -> QtWidgets.QWidget:
+        value = self.vm.state.values.get(f.name)
+        if f.kind == "enum":
+            w = QtWidgets.QComboBox()
+            w.addItems([str(c) for c in f.choices])
+            if value is not None:
+                w.setCurrentText(str(value))
+            w.currentTextChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
+        elif f.kind == "integer":
+            w = QtWidgets.QSpinBox()
+            w.setRange(int(f.minimum if f.minimum is not None else -2**31), int(f.maximum if f.maximum is not None else 2**31 - 1))
+            w.setValue(int(value or 0))
+            w.valueChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
+        elif f.kind == "number":
+            w = QtWidgets.QDoubleSpinBox()
+            w.setDecimals(3)
+            w.setRange(f.minimum if f.minimum is not None else -1e9, f.maximum if f.maximum is not None else 1e9)
+            w.setValue(float(value or 0))
+            w.valueChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
+        elif f.kind == "boolean":
+            w = QtWidgets.QCheckBox()
+            w.setChecked(bool(value))
+            w.toggled.connect(lambda v, n=f.name: self.vm.set_value(n, v))
+        elif f.from_selection:
+            w = QtWidgets.QLabel("from the selection")
+            w.setObjectName("hint")
+        else:
+            w = QtWidgets.QLineEdit("" if value is None else str(value))
+            w.textChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
+        w.setToolTip(f.description)
+        return w
+
+    def _rebuild_form(self) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self._inputs.clear()
+        for f in self.vm.state.fields:
+            label = f.title + (" *" if f.required else "")
+            w = self._input_for(f)
+            self._inputs[f.name] = w
+            self.form.addRow(label, w)
+            error = self.vm.state.errors.get(f.name)
+            if error:
+                e = QtWidgets.QLabel(error)
+                e.setObjectName("error")
+                self.form.addRow("", e)
+
+    # -- refresh from the view model ----------------------------------------------------------------------
+
+    def _refresh(self, topic: str) -> None:
+        s = self.vm.state
+        self.dot.setStyleSheet(f"color: {STATUS_COLOURS[s.connection]}; font-size: 14px;")
+        self.status.setText(s.connection_text)
+        self.connect_button.setText("Reconnect" if s.connection == "connected" else "Connect")
+        names = [op.title for op in s.operations]
+        if [self.ops.itemText(i) for i in range(self.ops.count())] != names:
+            self.ops.blockSignals(True)
+            self.ops.clear()
+            self.ops.addItems(names)
+            self.ops.blockSignals(False)
+        if s.operation is not None:
+            self.ops.blockSignals(True)
+            self.ops.setCurrentText(s.operation.title)
+            self.ops.blockSignals(False)
+            self.description.setText(s.operation.description)
+        if topic in ("all", "form", "connection"):
+            self._rebuild_form()
+        clips = list(s.selection.find_clips()) if s.selection is not None else []
+        self.selection_label.setText(f"Selection: {len(clips)} shot(s): {', '.join(c.name for c in clips[:6])}"
+                                     if clips else "Selection: none")
+        self.run_button.setEnabled(s.connection == "connected")
+        self._refresh_jobs()
+        self._refresh_results()
+        self.characters.clear()
+        for c in s.characters:
+            self.characters.addItem(f"{c.name}  ·  {len(c.references)} reference(s)  {c.notes[:40]}")
+        self.bible_text.setText(s.bible_text)
+        self.message.setText(s.message)
+
+    def _refresh_jobs(self) -> None:
+        self.jobs.clear()
+        for job in self.vm.state.jobs.values():
+            item = QtWidgets.QTreeWidgetItem([job.operation, job.status.value, "", job.message])
+            item.setData(0, QtCore.Qt.UserRole, job.id)
+            colour = {JobStatus.failed: "#ff6b5e", JobStatus.succeeded: "#7fcf80",
+                      JobStatus.canceled: "#999"}.get(job.status)
+            if colour:
+                item.setForeground(1, QtGui.QBrush(QtGui.QColor(colour)))
+            self.jobs.addTopLevelItem(item)
+            bar = QtWidgets.QProgressBar()
+            bar.setRange(0, 100)
+            bar.setValue(int(job.progress * 100))
+            self.jobs.setItemWidget(item, 2, bar)
+
+    def _refresh_results(self) -> None:
+        self.results.clear()
+        for r in self.vm.state.results:
+            item = QtWidgets.QListWidgetItem(f"{r.name}\n{r.job_id[:8]}")
+            if r.thumbnail is not None:
+                item.setIcon(QtGui.QIcon(str(r.thumbnail)))
+            self.results.addItem(item)
+        self.takes.clear()
+        for t in self.vm.state.takes:
+            self.takes.addItem(f"{t.clip}: {t.key}  [{t.state}]")
+
+    # -- actions ------------------------------------------------------------------------------------------
+
+    def _pick_operation(self, index: int) -> None:
+        if 0 <= index < len(self.vm.state.operations):
+            self.vm.select_operation(self.vm.state.operations[index].name)
+
+    def _run(self) -> None:
+        self.vm.run()
+
+    def _selected_job(self) -> str | None:
+        item = self.jobs.currentItem()
+        return item.data(0, QtCore.Qt.UserRole) if item else None
+
+    def _cancel(self) -> None:
+        if job_id := self._selected_job():
+            self.vm.cancel(job_id)
+
+    def _retry(self) -> None:
+        if job_id := self._selected_job():
+            self.vm.retry(job_id)
+
+    def _take_action(self, action) -> None:
+        row = self.takes.currentRow()
+        if 0 <= row < len(self.vm.state.takes):
+            action(self.vm.state.takes[row])
+
+    def _add_character(self) -> None:
+        name = self.character_name.text().strip()
+        if not name:
+            self.vm.state.bible_text = "Type the character's name first."
+            self._refresh("characters")
+            return
+        files, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Reference images", "", "Images (*.jpg *.jpeg *.png)")
+        if files:
+            self.vm.add_character(name, [Path(f) for f in files])

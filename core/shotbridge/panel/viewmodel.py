@@ -1,0 +1,328 @@
+"""The panel's state and actions, owned by no toolkit: Qt, Blender's UI or a test draws it.
+
+All network work runs on worker threads; every state change is delivered through the host's dispatcher (Qt:
+a queued signal; Nuke: executeInMainThread; Blender: a timer), so a view only ever reads state on its own
+thread and never waits on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import opentimelineio as otio
+
+from ..errors import ShotBridgeError
+from ..exchange.takes import DEFAULT, set_active_take
+from ..models import Character, Job, JobStatus, Operation
+from ..watcher import Dispatcher, JobWatcher, call_now
+from .form import FormField, fields_from_schema, validate
+from .host import Host
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff"}
+
+
+@dataclass
+class Result:
+    job_id: str
+    name: str
+    path: Path
+    thumbnail: Path | None = None  # an image a view can show
+    timeline: otio.schema.Timeline | None = None
+
+
+@dataclass
+class Take:
+    clip: str
+    key: str
+    url: str
+    state: str = "pending"  # pending | accepted | rejected
+
+
+@dataclass
+class PanelState:
+    connection: str = "disconnected"  # disconnected | connecting | connected | error
+    connection_text: str = "Not connected"
+    operations: list[Operation] = field(default_factory=list)
+    operation: Operation | None = None
+    fields: list[FormField] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    selection: otio.schema.Timeline | None = None
+    jobs: dict[str, Job] = field(default_factory=dict)  # newest first
+    results: list[Result] = field(default_factory=list)
+    takes: list[Take] = field(default_factory=list)
+    characters: list[Character] = field(default_factory=list)
+    bible_text: str = ""
+    message: str = ""
+
+
+class PanelViewModel:
+    def __init__(self, client_factory: Callable[[], Any], dispatch: Dispatcher = call_now,
+                 host: Host | None = None, project: str = "default", cache_dir: Path | None = None):
+        self._client_factory = client_factory
+        self.client = None
+        self.dispatch = dispatch
+        self.host = host
+        self.project = project
+        self.cache_dir = cache_dir
+        self.state = PanelState()
+        self._listeners: list[Callable[[str], None]] = []
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shotbridge-panel")
+        self._watcher: JobWatcher | None = None
+        self._project_id: str | None = None
+        self._lock = threading.Lock()
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        """`listener(topic)` runs on the dispatcher's thread after each change."""
+        self._listeners.append(listener)
+
+    def _changed(self, topic: str) -> None:
+        for listener in list(self._listeners):
+            listener(topic)
+
+    def _background(self, work: Callable[[], Any], done: Callable[[Any], None], topic: str) -> None:
+        """Run `work` on a worker thread; hand its result (or error) back through the dispatcher."""
+
+        def run() -> None:
+            try:
+                value = work()
+            except ShotBridgeError as exc:
+                self.dispatch(self._failed, topic, str(exc))
+            except Exception as exc:  # a panel must report, never crash its host
+                log.exception("panel action failed")
+                self.dispatch(self._failed, topic, f"{type(exc).__name__}: {exc}")
+            else:
+                self.dispatch(self._finish, done, value, topic)
+
+        self._pool.submit(run)
+
+    def _finish(self, done: Callable[[Any], None], value: Any, topic: str) -> None:
+        done(value)
+        self._changed(topic)
+
+    def _failed(self, topic: str, text: str) -> None:
+        if topic == "connection":
+            self.state.connection, self.state.connection_text = "error", text
+        else:
+            self.state.message = text
+        self._changed(topic)
+
+    def close(self) -> None:
+        if self._watcher:
+            self._watcher.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- connection and catalogue ---------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        self.state.connection, self.state.connection_text = "connecting", "Connecting..."
+        self._changed("connection")
+
+        def work():
+            client = self._client_factory()
+            health = client.health()
+            ops = [op for op in client.operations() if op.available]
+            project = client.ensure_project(self.project)
+            return client, health, ops, project
+
+        def done(value) -> None:
+            self.client, health, ops, project = value
+            self._project_id = project.id
+            self._watcher = JobWatcher(self.client, self.dispatch)
+            self.state.connection = "connected"
+            self.state.connection_text = f"Connected to {self.client.url} (v{health.version}), project {project.name}"
+            self.state.operations = ops
+            if ops and self.state.operation is None:
+                self.select_operation(ops[0].name)
+            self.refresh_jobs()
+            self.load_characters()
+
+        self._background(work, done, "connection")
+
+    def select_operation(self, name: str) -> None:
+        op = next((o for o in self.state.operations if o.name == name), None)
+        if op is None:
+            raise ValueError(f"unknown operation {name}")
+        self.state.operation = op
+        self.state.fields = fields_from_schema(op.params_schema)
+        self.state.values = {f.name: f.default for f in self.state.fields if f.default is not None}
+        self.state.errors = {}
+        self._changed("form")
+
+    def set_value(self, name: str, value: Any) -> None:
+        self.state.values[name] = value
+        self.state.errors.pop(name, None)
+
+    def set_selection(self, timeline: otio.schema.Timeline | None) -> None:
+        self.state.selection = timeline
+        self._changed("selection")
+
+    def take_selection_from_host(self) -> None:
+        if self.host is not None:
+            self.set_selection(self.host.selection())
+
+    # -- jobs ---------------------------------------------------------------------------------------------
+
+    def run(self) -> bool:
+        """Validate the form and submit in the background; False (with errors in state) if invalid."""
+        op = self.state.operation
+        if op is None or self.client is None:
+            self.state.message = "Connect to a backend and pick an operation first."
+            self._changed("message")
+            return False
+        params, errors = validate(self.state.fields, self.state.values)
+        needs = [f for f in self.state.fields if f.from_selection and f.required]
+        if needs and self.state.selection is None:
+            errors[needs[0].name] = f"{needs[0].title}: select shots first (or open a timeline)"
+        self.state.errors = errors
+        if errors:
+            self._changed("form")
+            return False
+        selection = self.state.selection
+        fields = list(self.state.fields)
+
+        def work() -> Job:
+            if selection is not None:
+                self._fill_from_selection(fields, params, selection)
+            return self.client.submit(self._project_id, op.name, params)
+
+        self._background(work, self._track, "jobs")
+        self.state.message = f"Submitting {op.title}..."
+        self._changed("message")
+        return True
+
+    def _fill_from_selection(self, fields: list[FormField], params: dict, selection) -> None:
+        from ..timeline_upload import local_path, upload_timeline
+
+        for f in fields:
+            if f.kind == "timeline":
+                sent = upload_timeline(self.client, self._project_id, selection)
+                params[f.name] = sent.sha256
+                if any(x.name == "media" for x in fields):
+                    params["media"] = sent.media
+            elif f.kind in ("asset", "assets"):
+                paths = [local_path(c.media_reference.target_url, None) for c in selection.find_clips()
+                         if isinstance(c.media_reference, otio.schema.ExternalReference)]
+                shas = [self.client.upload(self._project_id, p).sha256 for p in paths if p.is_file()]
+                if shas:
+                    params[f.name] = shas if f.kind == "assets" else shas[0]
+
+    def _track(self, job: Job) -> None:
+        self.state.jobs = {job.id: job, **self.state.jobs}
+        self.state.message = f"{job.operation}: {job.status.value}"
+        self._watcher.watch(job.id, self._on_event, self._on_watch_error)
+
+    def _on_event(self, job: Job) -> None:
+        self.state.jobs[job.id] = job
+        self.state.message = f"{job.operation}: {job.status.value} ({job.progress:.0%}) {job.message}"
+        self._changed("jobs")
+        if job.status == JobStatus.succeeded:
+            self._background(lambda: self._fetch_results(job), self._add_results, "results")
+
+    def _on_watch_error(self, job_id: str, exc: Exception) -> None:
+        self.state.message = f"Lost track of job {job_id}: {exc}"
+        self._changed("message")
+
+    def cancel(self, job_id: str) -> None:
+        self._background(lambda: self.client.cancel(job_id), self._update_job, "jobs")
+
+    def retry(self, job_id: str) -> None:
+        self._background(lambda: self.client.retry(job_id), self._track, "jobs")
+
+    def refresh_jobs(self) -> None:
+        self._background(lambda: self.client.jobs(project=self._project_id, limit=50), self._set_jobs, "jobs")
+
+    def _update_job(self, job: Job) -> None:
+        self.state.jobs[job.id] = job
+
+    def _set_jobs(self, jobs: list[Job]) -> None:
+        self.state.jobs = {j.id: j for j in jobs}
+
+    # -- results and takes --------------------------------------------------------------------------------
+
+    def _fetch_results(self, job: Job) -> list[Result]:
+        results = []
+        for ref in job.outputs:
+            path = self.client.download(job.project_id, ref.sha256)
+            result = Result(job.id, ref.name, path)
+            if Path(ref.name).suffix.lower() in IMAGE_SUFFIXES:
+                result.thumbnail = path
+            if ref.name.endswith(".otio"):
+                result.timeline = otio.adapters.read_from_string(path.read_text(encoding="utf-8"), "otio_json")
+            results.append(result)
+        return results
+
+    def _add_results(self, results: list[Result]) -> None:
+        self.state.results = [*results, *self.state.results]
+        for r in results:
+            if r.timeline is None:
+                continue
+            for clip in r.timeline.find_clips():
+                for key, ref in clip.media_references().items():
+                    if key != DEFAULT and not any(t.clip == clip.name and t.key == key for t in self.state.takes):
+                        self.state.takes.append(Take(clip.name, key, getattr(ref, "target_url", "")))
+            if self.host is not None:
+                self.state.message = "; ".join(self.host.apply(r.timeline)) or self.state.message
+
+    def accept_take(self, take: Take) -> None:
+        """The take becomes the active media of its clip in the selection; the host shows it."""
+        clip = self._selection_clip(take.clip)
+        if clip is not None:
+            if take.key not in clip.media_references():
+                refs = clip.media_references()
+                refs[take.key] = otio.schema.ExternalReference(target_url=take.url)
+                clip.set_media_references(refs, clip.active_media_reference_key)
+            set_active_take(clip, take.key)
+            if self.host is not None:
+                self.host.apply(self.state.selection)
+        for other in self.state.takes:
+            if other.clip == take.clip and other is not take and other.state == "accepted":
+                other.state = "pending"
+        take.state = "accepted"
+        self._changed("takes")
+
+    def reject_take(self, take: Take) -> None:
+        clip = self._selection_clip(take.clip)
+        if clip is not None and clip.active_media_reference_key == take.key:
+            set_active_take(clip, DEFAULT)
+        take.state = "rejected"
+        self._changed("takes")
+
+    def _selection_clip(self, name: str):
+        if self.state.selection is None:
+            return None
+        return next((c for c in self.state.selection.find_clips() if c.name == name), None)
+
+    # -- character bible ----------------------------------------------------------------------------------
+
+    def load_characters(self) -> None:
+        def done(chars) -> None:
+            self.state.characters = chars
+            self.state.bible_text = f"{len(chars)} character(s)" if chars else "No characters yet"
+
+        self._background(lambda: self.client.characters(self._project_id), done, "characters")
+
+    def add_character(self, name: str, images: list[Path], notes: str = "") -> None:
+        def work():
+            existing = {c.name for c in self.client.characters(self._project_id)}
+            if name in existing:
+                for img in images:
+                    self.client.add_reference(self._project_id, name, img)
+            else:
+                self.client.add_character(self._project_id, name, images, notes=notes)
+            return self.client.characters(self._project_id)
+
+        def done(chars) -> None:
+            self.state.characters = chars
+            self.state.bible_text = f"Added {name}"
+
+        self._background(work, done, "characters")
