@@ -141,3 +141,4 @@ def test_init_py_has_no_ui_and_menu_py_survives_a_broken_install(nuke, monkeypat
 def test_round_trip_of_cdl_through_apply_and_exchange(nuke):
     _, timeline = _results(nuke)
     assert get_cdl(timeline.find_clips()[0]).saturation == 0.8
+
