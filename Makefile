@@ -42,10 +42,12 @@ $(PY310_STAMP): pyproject.toml Makefile
 test-py310: $(PY310_STAMP)
 	$(PY310_VENV)/bin/python -m pytest -q $(CORE_TESTS)
 
-test: test-main test-py310
+include plugins/blender/Makefile.inc
+
+test: test-main test-py310 test-blender
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core backend plugins tests bench
 
 clean:
-	rm -rf $(VENV) .venv-* $(DEMO_OUT) test-output
+	rm -rf $(VENV) .venv-py310 .venv-blender-* $(DEMO_OUT) test-output

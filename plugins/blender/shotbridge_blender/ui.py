@@ -1,0 +1,115 @@
+"""Sidebar panels in the sequencer and the 3D viewport, drawing the shared panel view model."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import timers
+
+_VM = None  # the PanelViewModel, made on first connect
+
+
+def view_model():
+    global _VM
+    if _VM is None:
+        from shotbridge.client import Client
+        from shotbridge.panel.viewmodel import PanelViewModel
+
+        from .host import BlenderHost
+
+        def client():
+            prefs = bpy.context.preferences.addons[__package__].preferences if __package__ in \
+                bpy.context.preferences.addons else None
+            return Client(prefs.url if prefs else None, (prefs.token or None) if prefs else None)
+
+        _VM = PanelViewModel(client, dispatch=timers.dispatch, host=BlenderHost(), project="default")
+        _VM.subscribe(lambda _topic: _redraw())
+    return _VM
+
+
+def _redraw() -> None:
+    for window in getattr(bpy.context.window_manager, "windows", []):
+        for area in window.screen.areas:
+            area.tag_redraw()
+
+
+class SHOTBRIDGE_OT_connect(bpy.types.Operator):
+    bl_idname = "shotbridge.connect"
+    bl_label = "Connect"
+
+    def execute(self, context):
+        view_model().connect()
+        return {"FINISHED"}
+
+
+class SHOTBRIDGE_OT_run(bpy.types.Operator):
+    bl_idname = "shotbridge.run"
+    bl_label = "Run on selected strips"
+
+    def execute(self, context):
+        vm = view_model()
+        vm.take_selection_from_host()
+        if not vm.run():
+            self.report({"WARNING"}, "; ".join(vm.state.errors.values()) or vm.state.message)
+        return {"FINISHED"}
+
+
+class SHOTBRIDGE_OT_cancel(bpy.types.Operator):
+    bl_idname = "shotbridge.cancel"
+    bl_label = "Cancel"
+    job_id: bpy.props.StringProperty()
+
+    def execute(self, context):
+        view_model().cancel(self.job_id)
+        return {"FINISHED"}
+
+
+def draw_panel(layout) -> None:
+    vm = _VM
+    if vm is None:
+        layout.label(text="Not connected")
+        layout.operator("shotbridge.connect")
+        return
+    s = vm.state
+    layout.label(text=s.connection_text, icon="LINKED" if s.connection == "connected" else "UNLINKED")
+    if s.connection != "connected":
+        layout.operator("shotbridge.connect")
+        return
+    if s.operation:
+        layout.label(text=s.operation.title)
+        for f in s.fields:
+            row = layout.row()
+            row.label(text=f.title + (" *" if f.required else ""))
+            row.label(text="selection" if f.from_selection else str(s.values.get(f.name, "")))
+    layout.operator("shotbridge.run")
+    for job in list(s.jobs.values())[:8]:
+        row = layout.row()
+        row.label(text=f"{job.operation}: {job.status.value} {job.progress:.0%}")
+        if not job.status.terminal:
+            row.operator("shotbridge.cancel", text="", icon="CANCEL").job_id = job.id
+    if s.message:
+        layout.label(text=s.message)
+
+
+class SHOTBRIDGE_PT_sequencer(bpy.types.Panel):
+    bl_label = "ShotBridge"
+    bl_space_type = "SEQUENCE_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "ShotBridge"
+
+    def draw(self, context):
+        draw_panel(self.layout)
+
+
+class SHOTBRIDGE_PT_viewport(bpy.types.Panel):
+    bl_label = "ShotBridge"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "ShotBridge"
+
+    def draw(self, context):
+        draw_panel(self.layout)
+
+
+CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_PT_sequencer,
+           SHOTBRIDGE_PT_viewport)
