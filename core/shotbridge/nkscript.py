@@ -68,7 +68,8 @@ def _read(name: str, media: _Media, x: int, y: int, label: str = "", colorspace:
     return _node("Read", [*knobs, ("name", name), ("xpos", str(x)), ("ypos", str(y))])
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """A Nuke node name: letters, digits and underscores, starting with a letter."""
     out = "".join(c if c.isalnum() else "_" for c in name)
     return out if out[:1].isalpha() else f"n{out}"
 
@@ -80,7 +81,7 @@ def comp_script(clip: otio.schema.Clip, write_path: str, fps: float, size: tuple
     if plate is None:
         raise ExchangeError(f"Clip '{clip.name}' has no plate (its original media reference is missing or empty).")
     w, h = size or (1920, 1080)
-    shot = _safe(clip.name)
+    shot = safe_name(clip.name)
     parts = [
         "#! nuke -nx\n",
         "version 13.2 v1\n",
@@ -114,10 +115,10 @@ def comp_script(clip: otio.schema.Clip, write_path: str, fps: float, size: tuple
         facts = ref.metadata.get("shotbridge") or {}
         operation = facts.get("operation") or "take"
         parts.append(_node("BackdropNode", [
-            ("inputs", "0"), ("name", f"Backdrop_{_safe(key)}"), ("label", quote(f"{operation}\n{key}")),
+            ("inputs", "0"), ("name", f"Backdrop_{safe_name(key)}"), ("label", quote(f"{operation}\n{key}")),
             ("tile_color", "0x3b4a5aff"), ("xpos", str(x - 20)), ("ypos", "-60"),
             ("bdwidth", str(TAKE_SPACING - 20)), ("bdheight", "160")]))
-        parts.append(_read(f"Take_{_safe(key)}", media, x, 0, label=f"{operation} {key}"))
+        parts.append(_read(f"Take_{safe_name(key)}", media, x, 0, label=f"{operation} {key}"))
     return "".join(parts)
 
 
@@ -136,7 +137,7 @@ def write_comp(source, out: str | Path, clip_name: str | None = None, write_path
         raise ExchangeError(f"The timeline has {len(clips)} clips ({names}); pick one with --clip NAME.")
     clip = clips[0]
     out = Path(out)
-    write_path = write_path or str(out.with_name(f"{_safe(clip.name)}_comp.####.exr"))
+    write_path = write_path or str(out.with_name(f"{safe_name(clip.name)}_comp.####.exr"))
     text = comp_script(clip, write_path, clip.trimmed_range().duration.rate)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.part")

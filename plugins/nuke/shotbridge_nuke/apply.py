@@ -11,14 +11,12 @@ import opentimelineio as otio
 
 from shotbridge.exchange.cdl import get_cdl
 from shotbridge.exchange.markers import list_findings
+from shotbridge.exchange.shots import media_name
+from shotbridge.nkscript import safe_name
 
 DEFAULT = otio.schema.Clip.DEFAULT_MEDIA_KEY
 COLUMN = 150  # DAG units between the plate and each take
 RED = 0xFF0000FF
-
-
-def _safe(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text)
 
 
 def _create(cls: str, name: str, x: int, y: int, **knobs):
@@ -32,12 +30,6 @@ def _create(cls: str, name: str, x: int, y: int, **knobs):
     for knob, value in knobs.items():
         node[knob].setValue(value)
     return node
-
-
-def _media_path(ref) -> str:
-    if isinstance(ref, otio.schema.ImageSequenceReference):
-        return f"{ref.target_url_base}{ref.name_prefix}{'#' * max(1, ref.frame_zero_padding)}{ref.name_suffix}"
-    return getattr(ref, "target_url", "")
 
 
 def apply_timeline(timeline) -> list[str]:
@@ -62,12 +54,12 @@ def _takes(clip, read) -> list[str]:
         column += 1
         facts = ref.metadata.get("shotbridge") or {}
         x, y = read.xpos() + column * COLUMN, read.ypos()
-        node = _create("Read", f"SB_{_safe(read.name())}_{_safe(key)}", x, y, file=_media_path(ref))
+        node = _create("Read", f"SB_{safe_name(read.name())}_{safe_name(key)}", x, y, file=media_name(ref) or "")
         operation = facts.get("operation") or "take"
-        _create("BackdropNode", f"SB_{_safe(read.name())}_{_safe(key)}_bd", x - 20, y - 60,
+        _create("BackdropNode", f"SB_{safe_name(read.name())}_{safe_name(key)}_bd", x - 20, y - 60,
                 label=f"{operation}\n{key}", bdwidth=COLUMN - 20, bdheight=160)
         if facts.get("kind") == "matte":
-            copy = _create("Copy", f"SB_{_safe(read.name())}_{_safe(key)}_alpha", read.xpos(), read.ypos() + 160,
+            copy = _create("Copy", f"SB_{safe_name(read.name())}_{safe_name(key)}_alpha", read.xpos(), read.ypos() + 160,
                            from0="rgba.alpha", to0="rgba.alpha")
             copy.setInput(0, read)
             copy.setInput(1, node)
@@ -81,7 +73,7 @@ def _cdl(clip, read) -> list[str]:
     cdl = get_cdl(clip)
     if cdl is None:
         return []
-    node = _create("OCIOCDLTransform", f"SB_{_safe(read.name())}_CDL", read.xpos(), read.ypos() + 100,
+    node = _create("OCIOCDLTransform", f"SB_{safe_name(read.name())}_CDL", read.xpos(), read.ypos() + 100,
                    slope=list(cdl.slope), offset=list(cdl.offset), power=list(cdl.power),
                    saturation=cdl.saturation)
     node.setInput(0, read)
