@@ -120,3 +120,29 @@ def test_the_gui_thread_never_waits_on_the_network(qtbot, slow_backend):
     gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
     assert len(ticks) > 100 and max(gaps) < 0.1, f"longest stall {max(gaps):.3f} s"
     vm.close()
+
+
+def test_standalone_window_opens_a_cut_and_hands_picked_shots_to_the_panel(qtbot, tmp_path):
+    from pathlib import Path
+
+    from shotbridge.panel.app import PanelWindow
+
+    corpus = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "edl" / "pycmx_cdl_example01.edl"
+    if not corpus.exists():
+        pytest.skip("../shared/corpus is not beside the checkout")
+    vm = PanelViewModel(lambda: None, host=FileHost(), project="p")
+    window = PanelWindow(vm, corpus)
+    qtbot.addWidget(window)
+    assert window.shots.count() == 39 and vm.state.selection is window.host.timeline
+    window.shots.item(0).setSelected(True)
+    window.shots.item(2).setSelected(True)
+    picked = [c.name for c in vm.state.selection.find_clips()]
+    assert picked == [window.shots.item(0).text(), window.shots.item(2).text()]
+    out = tmp_path / "saved.otio"
+    from shotbridge.exchange import io
+
+    io.write(window.host.timeline, out)
+    assert len(io.read(out).timeline.find_clips()) == 39
+    window.resize(900, 600)
+    shoot(window, "6-standalone-window")
+    vm.close()

@@ -21,6 +21,7 @@ QPushButton { background: #3f3f3f; border: 1px solid #555; padding: 4px 12px; bo
 QPushButton:hover { background: #4a4a4a; }
 QPushButton#primary { background: #c8781e; color: #111; font-weight: bold; border: none; }
 QPushButton:disabled { color: #777; }
+QPushButton#primary:disabled { background: #4a3f33; color: #8a8a8a; }
 QProgressBar { border: 1px solid #454545; background: #1f1f1f; text-align: center; height: 14px; }
 QProgressBar::chunk { background: #c8781e; }
 QLabel#error { color: #ff6b5e; }
