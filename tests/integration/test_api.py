@@ -137,6 +137,8 @@ def test_detect_shots_finds_the_cuts(admin, project, movie, tmp_path):
     assert len(clips) == 4
     assert clips[1].source_range.start_time.to_frames() == 24
     assert clips[1].media_reference.metadata["shotbridge"]["asset_sha256"] == asset.sha256
+    sheet = admin.download(project.id, job.result["thumbnail"]["sha256"], tmp_path / "sheet.jpg")
+    assert sheet.read_bytes()[:2] == b"\xff\xd8", "a JPEG contact sheet of the shots"
 
 
 def test_detect_shots_on_non_video_fails_clearly(admin, project, tmp_path):

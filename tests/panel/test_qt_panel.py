@@ -71,7 +71,9 @@ def test_panel_states_screenshots(qtbot, client_factory, project_name, tmp_path)
     vm._changed("takes")
     panel.tabs.setCurrentIndex(2)
     qtbot.wait(50)
-    assert panel.results.count() >= 1
+    assert panel.results.count() >= 2
+    assert any(r.thumbnail is not None for r in vm.state.results), "the contact sheet shows as a thumbnail"
+    assert any(not panel.results.item(i).icon().isNull() for i in range(panel.results.count()))
     shoot(panel, "4-results")
     panel.tabs.setCurrentIndex(3)
     qtbot.wait(50)

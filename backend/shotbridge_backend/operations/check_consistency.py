@@ -12,6 +12,7 @@ from shotbridge.exchange.markers import add_finding
 from shotbridge.models import OTIO_MEDIA_TYPE, AssetRef, OutputRef, TimelineRef
 
 from .base import JobContext, Operation, OperationError
+from .contact_sheet import contact_sheet, first_frames
 from .timeline_input import TimelineShot, load_timeline, shots_of
 
 DEFAULT_STRIDE = 12  # = vision.DEFAULT_STRIDE, kept here so the catalogue loads without the vision stack
@@ -32,6 +33,7 @@ class CheckConsistencyResult(BaseModel):
     drifting_shots: list[str]
     timeline: OutputRef = Field(description="The timeline with a RED marker at each drift")
     report: OutputRef = Field(description="A self-contained HTML report for supervisors")
+    thumbnail: OutputRef | None = Field(default=None, description="First frame of each shot; drift framed red")
 
 
 class CheckConsistency(Operation):
@@ -70,12 +72,15 @@ class CheckConsistency(Operation):
         otio_path = ctx.work_dir / f"{stem}.consistency.otio"
         otio.adapters.write_to_file(timeline, str(otio_path))
         report = write_report(ctx, [result.to_json_dict()], shots, "Character consistency")
+        drifting = {i for i, s in enumerate(result.shots) if s.drift}
+        thumbnail = contact_sheet(ctx, first_frames(shots), marked=drifting)
         ctx.progress(1.0, f"{sum(s.drift for s in result.shots)} of {len(result.shots)} shot(s) drift")
         return CheckConsistencyResult(
             consistency=result.to_json_dict(),
             drifting_shots=[s.name for s in result.shots if s.drift],
             timeline=ctx.add_output(otio_path, otio_path.name, OTIO_MEDIA_TYPE),
             report=report,
+            thumbnail=thumbnail,
         )
 
 

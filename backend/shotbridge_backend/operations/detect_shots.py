@@ -11,6 +11,7 @@ from shotbridge.exchange.facts import Facts, set_facts
 from shotbridge.models import AssetRef, OutputRef
 
 from .base import JobContext, Operation, OperationError
+from .contact_sheet import contact_sheet
 
 CHUNK_FRAMES = 48  # frames between progress reports / cancel checkpoints
 
@@ -38,6 +39,7 @@ class DetectShotsResult(BaseModel):
     height: int
     shots: list[DetectedShot]
     timeline: OutputRef = Field(description="The OTIO timeline of the shots")
+    thumbnail: OutputRef | None = Field(default=None, description="First frame of each shot")
 
 
 class DetectShots(Operation):
@@ -100,10 +102,27 @@ class DetectShots(Operation):
         out = ctx.work_dir / f"{Path(filename).stem or 'shots'}.otio"
         otio.adapters.write_to_file(timeline, str(out))
         ref = ctx.add_output(out, out.name, "application/vnd.opentimelineio+json")
+        thumbnail = contact_sheet(ctx, _frames_at(path, [s.start_frame for s in shots]))
         ctx.progress(1.0, f"{len(shots)} shots")
         return DetectShotsResult(
-            rate=rate, frame_count=done, width=width, height=height, shots=shots, timeline=ref
+            rate=rate, frame_count=done, width=width, height=height, shots=shots, timeline=ref, thumbnail=thumbnail
         )
+
+
+def _frames_at(path: Path, frames: list[int]) -> list:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    try:
+        for f in frames:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, f)
+            ok, bgr = cap.read()
+            if ok:
+                out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    finally:
+        cap.release()
+    return out
 
 
 def build_timeline(

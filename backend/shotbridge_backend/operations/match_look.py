@@ -12,6 +12,7 @@ from shotbridge.models import OTIO_MEDIA_TYPE, AssetRef, OutputRef, TimelineRef
 
 from .base import JobContext, Operation, OperationError
 from .check_consistency import write_report
+from .contact_sheet import contact_sheet
 from .timeline_input import TimelineShot, load_timeline, shots_of
 
 
@@ -27,6 +28,7 @@ class MatchLookResult(BaseModel):
     look: dict = Field(description="Per target: CDL, mean CIEDE2000 before and after (docs/vision.md)")
     timeline: OutputRef = Field(description="The timeline with each target's CDL in metadata['cdl']")
     report: OutputRef
+    thumbnail: OutputRef | None = Field(default=None, description="Reference, then each target after its CDL")
 
 
 class MatchLook(Operation):
@@ -53,10 +55,12 @@ class MatchLook(Operation):
         try:
             ref_frames, ref_images = _sample(ref, params.frames)
             looks = []
+            graded = [ref_images[0]]
             for i, shot in enumerate(targets):
                 ctx.progress(i / len(targets), f"matching {shot.name} to {ref.name}")
                 frames, images = _sample(shot, params.frames)
                 looks.append(match_look(ref_images, images, shot.name, frames=frames, media=shot.media_name))
+                graded.append(_graded(images[0], looks[-1].cdl))
                 set_cdl(shot.clip, looks[-1].cdl)
         except VisionError as exc:
             raise OperationError(str(exc)) from exc
@@ -68,7 +72,17 @@ class MatchLook(Operation):
         report = write_report(ctx, [result.to_json_dict()], shots, "Look matching")
         ctx.progress(1.0, f"{len(looks)} CDL(s)")
         return MatchLookResult(look=result.to_json_dict(),
-                               timeline=ctx.add_output(otio_path, otio_path.name, OTIO_MEDIA_TYPE), report=report)
+                               timeline=ctx.add_output(otio_path, otio_path.name, OTIO_MEDIA_TYPE), report=report,
+                               thumbnail=contact_sheet(ctx, graded))
+
+
+def _graded(image, cdl):
+    import numpy as np
+
+    from ..vision import apply_cdl
+    from ..vision.look import as_float_rgb
+
+    return (np.clip(apply_cdl(as_float_rgb(image), cdl), 0, 1) * 255).round().astype(np.uint8)
 
 
 def _sample(shot: TimelineShot, count: int) -> tuple[list[int], list]:
