@@ -137,9 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_panel)
 
     p = sub.add_parser("install", help="add ShotBridge to a host application (idempotent)")
-    p.add_argument("host", choices=["nuke"])
+    p.add_argument("host", choices=["nuke", "blender"])
     p.add_argument("--uninstall", action="store_true")
     p.add_argument("--nuke-dir", type=Path, help="Nuke's user folder (default ~/.nuke)")
+    p.add_argument("--blender", default="5.0", help="Blender version to build for (default 5.0)")
+    p.add_argument("--out", type=Path, default=Path("dist"), help="where the Blender extension zip goes")
     p.set_defaults(func=cmd_install)
 
     p = sub.add_parser("doctor", help="check the backend, the token and the optional parts")
@@ -427,6 +429,17 @@ def cmd_panel(args: argparse.Namespace) -> int:
 def cmd_install(args: argparse.Namespace) -> int:
     from .install import install_nuke, uninstall_nuke
 
+    if args.host == "blender":
+        from .install_blender import build_extension, install_extension, uninstall_extension
+
+        if args.uninstall:
+            removed = uninstall_extension(args.blender)
+            print("removed ShotBridge from Blender" if removed else "ShotBridge was not installed in Blender")
+            return 0
+        zip_path = build_extension(args.out, args.blender)
+        print(f"built {zip_path}")
+        print(install_extension(zip_path, args.blender))
+        return 0
     if args.uninstall:
         removed = uninstall_nuke(args.nuke_dir)
         print("removed ShotBridge from Nuke's init.py" if removed else "ShotBridge was not installed in Nuke")
