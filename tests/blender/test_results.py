@@ -116,3 +116,26 @@ def test_extension_registers_and_the_token_stays_out_of_the_blend(scene, tmp_pat
         assert b"sbt_" not in blend.read_bytes()
     finally:
         shotbridge_blender.unregister()
+
+
+def test_sidebar_accept_swaps_the_take_in(scene):
+    import shotbridge_blender
+    from shotbridge.panel.viewmodel import PanelViewModel, Take
+    from shotbridge_blender import ui
+    from shotbridge_blender.host import BlenderHost
+
+    grey_strip(scene)
+    shotbridge_blender.register()
+    try:
+        ui._VM = PanelViewModel(lambda: None, host=BlenderHost())
+        ui._VM.take_selection_from_host()
+        take = Take("sh010", "gen_v001", "/gen/missing_v001.mov")
+        ui._VM.state.takes.append(take)
+        assert bpy.ops.shotbridge.take(index=0, accept=True) == {"FINISHED"}
+        strips = scene.sequence_editor.strips
+        assert take.state == "accepted" and not strips["sh010 gen_v001"].mute and strips["sh010"].mute
+        assert bpy.ops.shotbridge.take(index=0, accept=False) == {"FINISHED"}
+        assert take.state == "rejected" and strips["sh010 gen_v001"].mute and not strips["sh010"].mute
+    finally:
+        ui._VM = None
+        shotbridge_blender.unregister()

@@ -263,6 +263,9 @@ class PanelViewModel:
 
     def _add_results(self, results: list[Result]) -> None:
         self.state.results = [*results, *self.state.results]
+        images = [r.path for r in results if r.thumbnail is not None]
+        if images and hasattr(self.host, "add_images"):  # hosts that keep images (Blender) get them
+            self.host.add_images(images)
         for r in results:
             if r.timeline is None:
                 continue
@@ -294,6 +297,8 @@ class PanelViewModel:
         clip = self._selection_clip(take.clip)
         if clip is not None and clip.active_media_reference_key == take.key:
             set_active_take(clip, DEFAULT)
+            if self.host is not None:
+                self.host.apply(self.state.selection)
         take.state = "rejected"
         self._changed("takes")
 

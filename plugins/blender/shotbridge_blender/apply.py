@@ -57,7 +57,19 @@ def apply_timeline(timeline, scene=None) -> list[str]:
                 scene.timeline_markers.new(name, frame=frame)
             done.append(f"{clip.name}: {name} at frame {frame}")
         done += _takes(sed, clip, strip)
+        done += _active_take(sed, clip, strip)
     return done
+
+
+def _active_take(sed, clip, strip) -> list[str]:
+    """The clip's active media reference decides what plays: the source strip or one of its take strips."""
+    active = clip.active_media_reference_key
+    takes = [sed.strips.get(f"{strip.name} {key}") for key in clip.media_references()
+             if key != otio.schema.Clip.DEFAULT_MEDIA_KEY]
+    for take in filter(None, takes):
+        take.mute = take.name != f"{strip.name} {active}"
+    strip.mute = active != otio.schema.Clip.DEFAULT_MEDIA_KEY
+    return [f"{clip.name}: playing {active}"] if strip.mute else []
 
 
 def _takes(sed, clip, strip) -> list[str]:

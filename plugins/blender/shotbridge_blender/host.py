@@ -27,3 +27,8 @@ class BlenderHost:
         from .apply import apply_timeline
 
         return apply_timeline(timeline)
+
+    def add_images(self, paths) -> list[str]:
+        from .render_inputs import load_images
+
+        return [f"image {image.name}" for image in load_images(paths)]

@@ -64,6 +64,34 @@ class SHOTBRIDGE_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class SHOTBRIDGE_OT_take(bpy.types.Operator):
+    bl_idname = "shotbridge.take"
+    bl_label = "Accept or reject a take"
+    index: bpy.props.IntProperty()
+    accept: bpy.props.BoolProperty(default=True)
+
+    def execute(self, context):
+        vm = view_model()
+        take = vm.state.takes[self.index]
+        (vm.accept_take if self.accept else vm.reject_take)(take)
+        return {"FINISHED"}
+
+
+class SHOTBRIDGE_OT_check_render(bpy.types.Operator):
+    bl_idname = "shotbridge.check_render"
+    bl_label = "Check render against the bible"
+
+    def execute(self, context):
+        from .render_inputs import render_timeline
+
+        vm = view_model()
+        vm.set_selection(render_timeline(context.scene))
+        if any(op.name == "check_consistency" for op in vm.state.operations):
+            vm.select_operation("check_consistency")
+            vm.run()
+        return {"FINISHED"}
+
+
 def draw_panel(layout) -> None:
     vm = _VM
     if vm is None:
@@ -87,6 +115,14 @@ def draw_panel(layout) -> None:
         row.label(text=f"{job.operation}: {job.status.value} {job.progress:.0%}")
         if not job.status.terminal:
             row.operator("shotbridge.cancel", text="", icon="CANCEL").job_id = job.id
+    layout.operator("shotbridge.check_render")
+    for i, take in enumerate(s.takes[:8]):
+        row = layout.row()
+        row.label(text=f"{take.clip}: {take.key} [{take.state}]")
+        accept = row.operator("shotbridge.take", text="", icon="CHECKMARK")
+        accept.index, accept.accept = i, True
+        reject = row.operator("shotbridge.take", text="", icon="X")
+        reject.index, reject.accept = i, False
     if s.message:
         layout.label(text=s.message)
 
@@ -111,5 +147,6 @@ class SHOTBRIDGE_PT_viewport(bpy.types.Panel):
         draw_panel(self.layout)
 
 
-CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_PT_sequencer,
+CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_OT_take,
+           SHOTBRIDGE_OT_check_render, SHOTBRIDGE_PT_sequencer,
            SHOTBRIDGE_PT_viewport)
