@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import opentimelineio as otio
 from pydantic import BaseModel, Field
 
 from shotbridge.exchange.facts import Facts, get_facts, update_facts
 from shotbridge.exchange.markers import add_finding
-from shotbridge.models import OTIO_MEDIA_TYPE, AssetRef, OutputRef, TimelineRef
+from shotbridge.models import AssetRef, OutputRef, TimelineRef
 
 from .base import JobContext, Operation, OperationError
 from .contact_sheet import contact_sheet, first_frames
-from .timeline_input import TimelineShot, load_timeline, shots_of
+from .timeline_input import TimelineShot, load_timeline, shots_of, timeline_output
 
 DEFAULT_STRIDE = 12  # = vision.DEFAULT_STRIDE, kept here so the catalogue loads without the vision stack
 
@@ -68,9 +66,7 @@ class CheckConsistency(Operation):
             raise OperationError(str(exc)) from exc
         for shot in result.shots:
             mark_findings(by_name[shot.name], shot.findings, ctx.job_id)
-        stem = Path(ctx.asset_filename(params.timeline) or "timeline").stem
-        otio_path = ctx.work_dir / f"{stem}.consistency.otio"
-        otio.adapters.write_to_file(timeline, str(otio_path))
+        timeline_ref = timeline_output(ctx, timeline, params.timeline, "consistency")
         report = write_report(ctx, [result.to_json_dict()], shots, "Character consistency")
         drifting = {i for i, s in enumerate(result.shots) if s.drift}
         thumbnail = contact_sheet(ctx, first_frames(shots), marked=drifting)
@@ -78,7 +74,7 @@ class CheckConsistency(Operation):
         return CheckConsistencyResult(
             consistency=result.to_json_dict(),
             drifting_shots=[s.name for s in result.shots if s.drift],
-            timeline=ctx.add_output(otio_path, otio_path.name, OTIO_MEDIA_TYPE),
+            timeline=timeline_ref,
             report=report,
             thumbnail=thumbnail,
         )

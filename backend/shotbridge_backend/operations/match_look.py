@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import opentimelineio as otio
 from pydantic import BaseModel, Field
 
 from shotbridge.exchange.cdl import set_cdl
-from shotbridge.models import OTIO_MEDIA_TYPE, AssetRef, OutputRef, TimelineRef
+from shotbridge.models import AssetRef, OutputRef, TimelineRef
 
 from .base import JobContext, Operation, OperationError
 from .check_consistency import write_report
 from .contact_sheet import contact_sheet
-from .timeline_input import TimelineShot, load_timeline, shots_of
+from .timeline_input import TimelineShot, load_timeline, shots_of, timeline_output
 
 
 class MatchLookParams(BaseModel):
@@ -66,13 +63,11 @@ class MatchLook(Operation):
             raise OperationError(str(exc)) from exc
         result = LookResult(reference=ref.name, reference_media=ref.media_name, reference_frames=ref_frames,
                             targets=looks)
-        stem = Path(ctx.asset_filename(params.timeline) or "timeline").stem
-        otio_path = ctx.work_dir / f"{stem}.look.otio"
-        otio.adapters.write_to_file(timeline, str(otio_path))
+        timeline_ref = timeline_output(ctx, timeline, params.timeline, "look")
         report = write_report(ctx, [result.to_json_dict()], shots, "Look matching")
         ctx.progress(1.0, f"{len(looks)} CDL(s)")
         return MatchLookResult(look=result.to_json_dict(),
-                               timeline=ctx.add_output(otio_path, otio_path.name, OTIO_MEDIA_TYPE), report=report,
+                               timeline=timeline_ref, report=report,
                                thumbnail=contact_sheet(ctx, graded))
 
 

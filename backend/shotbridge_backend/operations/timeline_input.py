@@ -42,6 +42,16 @@ def load_timeline(ctx: JobContext, sha: str) -> otio.schema.Timeline:
     return obj
 
 
+def timeline_output(ctx: JobContext, timeline: otio.schema.Timeline, source_sha: str, kind: str):
+    """Store the annotated timeline as a job output named after the input (cut.otio -> cut.KIND.otio)."""
+    from shotbridge.models import OTIO_MEDIA_TYPE
+
+    stem = Path(ctx.asset_filename(source_sha) or "timeline").stem
+    path = ctx.work_dir / f"{stem}.{kind}.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    return ctx.add_output(path, path.name, OTIO_MEDIA_TYPE)
+
+
 def shots_of(ctx: JobContext, timeline: otio.schema.Timeline, media: list[str],
              names: list[str] | None = None) -> list[TimelineShot]:
     """Video clips of the timeline (or those named), each with readable media and a frame range."""
