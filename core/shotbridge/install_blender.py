@@ -79,15 +79,27 @@ def user_extensions(blender: str, resources: Path | None = None) -> Path:
     return base / "extensions" / "user_default"
 
 
-def install_extension(zip_path: Path, blender: str = "5.0", blender_binary: str | None = None) -> str:
-    """Install with Blender's own command line when Blender is on this machine; else say how."""
-    binary = blender_binary or shutil.which("blender")
+def install_extension(zip_path: Path, blender: str = "5.0", blender_binary: str | None = None,
+                      resources: Path | None = None) -> str:
+    """Install with Blender's own command line when Blender is on PATH; else unpack the zip into the user
+    extension repository as Blender's installer does (Blender unpacks the bundled wheels at its next start).
+    Installing again replaces the previous version."""
+    binary = shutil.which("blender") if blender_binary is None else blender_binary
     if binary:
         subprocess.run([binary, "--command", "extension", "install-file", "-r", "user_default", "-e",
                         str(zip_path)], check=True)
         return f"installed {zip_path.name} into Blender ({binary}); it is enabled"
-    return (f"Blender is not on PATH here. In Blender {blender}: Edit > Preferences > Get Extensions > "
-            f"Install from Disk..., and pick {zip_path}. Installing again replaces the previous version.")
+    repo = user_extensions(blender, resources)
+    target = repo / "shotbridge"
+    staging = repo / ".shotbridge-installing"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(staging)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return (f"installed into {target}; enable ShotBridge in Blender {blender} under Edit > Preferences > "
+            "Add-ons (Blender was not on PATH to do it)")
 
 
 def uninstall_extension(blender: str = "5.0", resources: Path | None = None) -> bool:

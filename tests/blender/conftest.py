@@ -42,3 +42,39 @@ def sequence(tmp_path):
     for n in range(1001, 1049):
         write_png(folder / f"sh010.{n:04d}.png")
     return folder
+
+
+@pytest.fixture(scope="session")
+def movie(tmp_path_factory):
+    """A real 40-frame H.264 movie, rendered by Blender itself."""
+    path = tmp_path_factory.mktemp("movie") / "clip.mp4"
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    s = bpy.context.scene
+    s.render.engine = "BLENDER_WORKBENCH"
+    s.render.resolution_x, s.render.resolution_y, s.render.resolution_percentage = 32, 18, 100
+    s.frame_start, s.frame_end = 1, 40
+    settings = s.render.image_settings
+    if hasattr(settings, "media_type"):
+        settings.media_type = "VIDEO"
+    settings.file_format = "FFMPEG"
+    s.render.ffmpeg.format, s.render.ffmpeg.codec = "MPEG4", "H264"
+    s.render.filepath = str(path)
+    camera = bpy.data.objects.new("cam", bpy.data.cameras.new("cam"))
+    s.collection.objects.link(camera)
+    s.camera = camera
+    bpy.ops.render.render(animation=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sound(tmp_path_factory):
+    """Two seconds of silence as a real WAV file."""
+    import wave
+
+    path = tmp_path_factory.mktemp("sound") / "room_tone.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(b"\x00\x00" * 96000)
+    return path

@@ -51,3 +51,26 @@ def test_blender_installs_and_enables_it_idempotently(extension, tmp_path):
     site = list((tmp_path / "extensions" / ".local" / "lib").glob("python*/site-packages"))
     assert site and (site[0] / "pydantic_core").is_dir(), "Blender unpacked the bundled wheels"
     assert uninstall_extension(VERSION, tmp_path) and not (repo / "shotbridge").exists()
+
+
+ENABLE = """
+import bpy, addon_utils
+addon_utils.enable("bl_ext.user_default.shotbridge", default_set=True)
+assert hasattr(bpy.types, "SHOTBRIDGE_PT_sequencer"), "Blender found and registered the extension"
+import sys
+print("ENABLED", [p for p in sys.path if "/extensions/.local/" in p])
+"""
+
+
+def test_install_without_a_blender_binary_lays_it_out_as_blender_does(extension, tmp_path):
+    from shotbridge.install_blender import install_extension
+
+    for _ in range(2):  # idempotent
+        message = install_extension(extension, VERSION, blender_binary="", resources=tmp_path)
+    assert "installed into" in message
+    env = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", ENABLE], env=env, capture_output=True, text=True, timeout=300)
+    assert "ENABLED" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    assert str(tmp_path / "extensions" / ".local") in done.stdout, "Blender puts the unpacked wheels on its path"
+    site = next((tmp_path / "extensions" / ".local" / "lib").glob("python*/site-packages"))
+    assert (site / "pydantic_core").is_dir() and (site / "shotbridge" / "exchange").is_dir()

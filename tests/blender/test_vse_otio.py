@@ -16,8 +16,15 @@ def strips_of(scene):
                   for s in scene.sequence_editor.strips)
 
 
-def test_round_trip_keeps_every_strip(scene, sequence):
+def test_round_trip_keeps_every_strip(scene, sequence, movie, sound):
     sed = scene.sequence_editor_create()
+    mov = sed.strips.new_movie(name="plate", filepath=str(movie), channel=3, frame_start=20)
+    mov.frame_offset_start, mov.frame_final_duration = 5, 20
+    snd = sed.strips.new_sound(name="tone", filepath=str(sound), channel=5, frame_start=1)
+    snd.frame_final_duration = 30
+    other = bpy.data.scenes.new("layout")
+    scn = sed.strips.new_scene(name="layout_shot", scene=other, channel=4, frame_start=60)
+    scn.frame_final_duration = 10
     img = sed.strips.new_image(name="sh010", filepath=str(sequence / "sh010.1001.png"), channel=1, frame_start=1)
     for n in range(1002, 1049):
         img.elements.append(f"sh010.{n:04d}.png")
@@ -29,13 +36,13 @@ def test_round_trip_keeps_every_strip(scene, sequence):
     scene.timeline_markers.new("vfx", frame=12)
     before = strips_of(scene)
     timeline = scene_to_timeline(scene)
+    assert [t.kind for t in timeline.tracks] == ["Video", "Video", "Video", "Video", "Audio"]
     clip = timeline.video_tracks()[0].find_clips()[0]
     assert isinstance(clip.media_reference, otio.schema.ImageSequenceReference)
     assert clip.media_reference.start_frame == 1001 and clip.source_range.start_time.value == 6
     assert clip.metadata["blender"]["props"] == {"vendor": "inhouse"}
     text = otio.adapters.write_to_string(timeline, "otio_json")
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    fresh = bpy.context.scene
+    fresh = bpy.data.scenes.new("imported")  # same file: the "layout" scene a strip shows still exists
     timeline_to_scene(otio.adapters.read_from_string(text, "otio_json"), fresh)
     assert strips_of(fresh) == before
     assert [(m.name, m.frame) for m in fresh.timeline_markers] == [("vfx", 12)]
