@@ -139,3 +139,40 @@ def test_sidebar_accept_swaps_the_take_in(scene):
     finally:
         ui._VM = None
         shotbridge_blender.unregister()
+
+
+def test_sidebar_picks_operations_and_sets_parameters(scene):
+    import shotbridge_blender
+    from shotbridge.panel.viewmodel import PanelViewModel
+    from shotbridge_blender import ui
+
+    shotbridge_blender.register()
+    try:
+        vm = ui._VM = PanelViewModel(lambda: None)
+        vm.state.operations = _ops()
+        vm.select_operation("echo")
+        assert bpy.ops.shotbridge.pick_operation(operation="detect_shots") == {"FINISHED"}
+        assert vm.state.operation.name == "detect_shots"
+        assert bpy.ops.shotbridge.set_param("EXEC_DEFAULT", name="threshold", value="40") == {"FINISHED"}
+        assert vm.state.values["threshold"] == 40.0
+        import pytest
+
+        with pytest.raises(RuntimeError, match="Threshold must be at most 100"):  # shown to the artist
+            bpy.ops.shotbridge.set_param("EXEC_DEFAULT", name="threshold", value="400")
+        assert vm.state.values["threshold"] == 40.0, "a value out of range is refused, the old one kept"
+    finally:
+        ui._VM = None
+        shotbridge_blender.unregister()
+
+
+def _ops():
+    from shotbridge.models import Operation
+
+    echo = {"properties": {"message": {"type": "string", "default": "hello"},
+                           "seconds": {"type": "number", "minimum": 0, "maximum": 600, "default": 0}}}
+    shots = {"properties": {"media": {"type": "string", "format": "asset"},
+                            "threshold": {"type": "number", "minimum": 1, "maximum": 100, "default": 27}},
+             "required": ["media"]}
+    return [Operation(name="echo", title="Echo", description="", params_schema=echo, result_schema={}, providers=["local"]),
+            Operation(name="detect_shots", title="Detect shots", description="", params_schema=shots, result_schema={},
+                      providers=["local"])]

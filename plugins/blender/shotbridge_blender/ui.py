@@ -64,6 +64,53 @@ class SHOTBRIDGE_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def _operation_items(self, context):
+    vm = _VM
+    return [(op.name, op.title, op.description) for op in (vm.state.operations if vm else [])] or [
+        ("", "(connect first)", "")]
+
+
+class SHOTBRIDGE_OT_pick_operation(bpy.types.Operator):
+    bl_idname = "shotbridge.pick_operation"
+    bl_label = "Operation"
+    bl_property = "operation"
+    operation: bpy.props.EnumProperty(items=_operation_items)
+
+    def execute(self, context):
+        if self.operation:
+            view_model().select_operation(self.operation)
+        return {"FINISHED"}
+
+
+class SHOTBRIDGE_OT_set_param(bpy.types.Operator):
+    """Set one parameter of the selected operation (typed as text, checked by the form's rules)."""
+
+    bl_idname = "shotbridge.set_param"
+    bl_label = "Set parameter"
+    name: bpy.props.StringProperty()
+    value: bpy.props.StringProperty(name="Value")
+
+    def invoke(self, context, event):
+        current = view_model().state.values.get(self.name)
+        self.value = "" if current is None else str(current)
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context):
+        from shotbridge.panel.form import coerce
+
+        vm = view_model()
+        field = next((f for f in vm.state.fields if f.name == self.name), None)
+        if field is None:
+            self.report({"ERROR"}, f"No parameter {self.name}")
+            return {"CANCELLED"}
+        value, error = coerce(field, self.value)
+        if error:
+            self.report({"ERROR"}, error)
+            return {"CANCELLED"}
+        vm.set_value(self.name, value)
+        return {"FINISHED"}
+
+
 class SHOTBRIDGE_OT_take(bpy.types.Operator):
     bl_idname = "shotbridge.take"
     bl_label = "Accept or reject a take"
@@ -104,11 +151,15 @@ def draw_panel(layout) -> None:
         layout.operator("shotbridge.connect")
         return
     if s.operation:
-        layout.label(text=s.operation.title)
+        layout.operator_menu_enum("shotbridge.pick_operation", "operation", text=s.operation.title)
         for f in s.fields:
             row = layout.row()
             row.label(text=f.title + (" *" if f.required else ""))
-            row.label(text="selection" if f.from_selection else str(s.values.get(f.name, "")))
+            if f.from_selection:
+                row.label(text="selected strips")
+            else:
+                value = s.values.get(f.name)
+                row.operator("shotbridge.set_param", text="" if value is None else str(value)).name = f.name
     layout.operator("shotbridge.run")
     for job in list(s.jobs.values())[:8]:
         row = layout.row()
@@ -147,6 +198,7 @@ class SHOTBRIDGE_PT_viewport(bpy.types.Panel):
         draw_panel(self.layout)
 
 
-CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_OT_take,
+CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_OT_pick_operation,
+           SHOTBRIDGE_OT_set_param, SHOTBRIDGE_OT_take,
            SHOTBRIDGE_OT_check_render, SHOTBRIDGE_PT_sequencer,
            SHOTBRIDGE_PT_viewport)
