@@ -9,6 +9,7 @@ import opentimelineio as otio
 from shotbridge.exchange.cdl import CDL, get_cdl
 from shotbridge.exchange.markers import list_findings
 
+from . import timing
 from .vse_otio import clip_to_strip, editor
 
 MODIFIER = "ShotBridge CDL"
@@ -51,7 +52,9 @@ def apply_timeline(timeline, scene=None) -> list[str]:
             done.append(f"{clip.name}: CDL")
         for _marker, finding in list_findings(clip, "drift"):
             first = finding.get("frames", [0])[0]
-            frame = round(strip.frame_final_start + first - strip.frame_offset_start)
+            # finding frames count from the media's first frame; the strip shows it from its offset on
+            offset = timing.get(strip, "frame_offset_start")
+            frame = round(timing.get(strip, "frame_final_start") + first - offset)
             name = f"drift: {finding.get('expected')} ({finding.get('found') or 'unknown'})"
             if not any(m.name == name and m.frame == frame for m in scene.timeline_markers):
                 scene.timeline_markers.new(name, frame=frame)
@@ -80,7 +83,7 @@ def _takes(sed, clip, strip) -> list[str]:
         if sed.strips.get(name) is not None:
             continue
         take = otio.schema.Clip(name=name, media_reference=ref.deepcopy(), source_range=clip.trimmed_range())
-        made = clip_to_strip(sed, take, strip.channel + 1 + i, strip.frame_final_start)
+        made = clip_to_strip(sed, take, strip.channel + 1 + i, timing.get(strip, "frame_final_start"))
         made.mute = True  # a take waits above its source until accepted
         done.append(f"{clip.name}: take {key} on channel {made.channel}")
     return done

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import bpy
+import opentimelineio as otio
 
 
 class BlenderHost:
     name = "blender"
 
     def selection(self):
+        """The scene's cut, with unselected strips as gaps (all strips when none is selected)."""
         from .vse_otio import scene_to_timeline
 
         scene = bpy.context.scene
         timeline = scene_to_timeline(scene)
-        selected = {s.name for s in (scene.sequence_editor.strips_all if scene.sequence_editor else []) if s.select}
+        strips = scene.sequence_editor.strips_all if scene.sequence_editor else []
+        selected = {s.name for s in strips if s.select}
         if not selected:
             return timeline
         for track in timeline.tracks:
-            for item in list(track):
-                if hasattr(item, "media_reference") and item.name not in selected:
-                    index = list(track).index(item)
-                    track[index] = __import__("opentimelineio").schema.Gap(source_range=item.trimmed_range())
+            for index, item in enumerate(list(track)):
+                if isinstance(item, otio.schema.Clip) and item.name not in selected:
+                    track[index] = otio.schema.Gap(source_range=item.trimmed_range())
         return timeline
 
     def apply(self, timeline) -> list[str]:

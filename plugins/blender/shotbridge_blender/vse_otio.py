@@ -13,6 +13,8 @@ import os
 import bpy
 import opentimelineio as otio
 
+from . import timing
+
 KEY = "blender"
 OFFLINE = "shotbridge_offline"  # placeholder strip: the OTIO clip it stands for, as JSON
 
@@ -53,13 +55,15 @@ def _props(strip) -> dict:
 def strip_to_clip(strip, rate: float) -> otio.schema.Clip:
     if OFFLINE in strip:
         clip = otio.adapters.read_from_string(strip[OFFLINE], "otio_json")
-        clip.source_range = _range(clip.source_range.start_time.value, strip.frame_final_duration, rate)
+        duration = timing.get(strip, "frame_final_duration")
+        clip.source_range = _range(clip.source_range.start_time.value, duration, rate)
         return clip
-    offset, duration = strip.frame_offset_start, strip.frame_final_duration
+    offset, duration = timing.get(strip, "frame_offset_start"), timing.get(strip, "frame_final_duration")
     kind = strip.type
     if kind == "MOVIE":
+        length = timing.get(strip, "frame_duration")
         ref = otio.schema.ExternalReference(target_url=bpy.path.abspath(strip.filepath),
-                                            available_range=_range(0, strip.frame_duration, rate))
+                                            available_range=_range(0, length, rate))
     elif kind == "IMAGE":
         names = [e.filename for e in strip.elements]
         folder = bpy.path.abspath(strip.directory)
@@ -97,17 +101,19 @@ def scene_to_timeline(scene) -> otio.schema.Timeline:
     strips = [s for s in editor(scene).strips_all if s.parent_meta() is None] if hasattr(
         editor(scene), "strips_all") else list(editor(scene).strips)
     for channel in sorted({s.channel for s in strips}):
-        in_channel = sorted((s for s in strips if s.channel == channel), key=lambda s: s.frame_final_start)
+        in_channel = sorted((s for s in strips if s.channel == channel),
+                            key=lambda s: timing.get(s, "frame_final_start"))
         audio = all(s.type == "SOUND" for s in in_channel)
         track = otio.schema.Track(name=f"Channel {channel}",
                                   kind=otio.schema.TrackKind.Audio if audio else otio.schema.TrackKind.Video)
         track.metadata[KEY] = {"channel": channel}
         cursor = scene.frame_start
         for strip in in_channel:
-            if strip.frame_final_start > cursor:
-                track.append(otio.schema.Gap(source_range=_range(0, strip.frame_final_start - cursor, rate)))
+            start = timing.get(strip, "frame_final_start")
+            if start > cursor:
+                track.append(otio.schema.Gap(source_range=_range(0, start - cursor, rate)))
             track.append(strip_to_clip(strip, rate))
-            cursor = strip.frame_final_end
+            cursor = timing.get(strip, "frame_final_end")
         timeline.tracks.append(track)
     for marker in scene.timeline_markers:
         timeline.tracks.markers.append(otio.schema.Marker(
@@ -145,14 +151,14 @@ def clip_to_strip(sed, clip: otio.schema.Clip, channel: int, start: int):
                                          channel=channel, frame_start=start - offset)
             for name in names[1:]:
                 strip.elements.append(name)
-            strip.frame_offset_start = offset
-            strip.frame_final_duration = duration
+            timing.put(strip, "frame_offset_start", offset)
+            timing.put(strip, "frame_final_duration", duration)
     elif isinstance(ref, otio.schema.ExternalReference) and os.path.isfile(ref.target_url):
         new = sed.strips.new_sound if info.get("type") == "SOUND" or ref.target_url.lower().endswith(
             (".wav", ".mp3", ".flac", ".aif", ".ogg")) else sed.strips.new_movie
         strip = new(name=clip.name, filepath=ref.target_url, channel=channel, frame_start=start - offset)
-        strip.frame_offset_start = offset
-        strip.frame_final_duration = duration
+        timing.put(strip, "frame_offset_start", offset)
+        timing.put(strip, "frame_final_duration", duration)
     elif isinstance(ref, otio.schema.GeneratorReference) and ref.generator_kind == "SolidColor":
         strip = sed.strips.new_effect(name=clip.name, type="COLOR", channel=channel, frame_start=start,
                                       length=duration)
@@ -161,7 +167,7 @@ def clip_to_strip(sed, clip: otio.schema.Clip, channel: int, start: int):
             ref.parameters.get("scene") in bpy.data.scenes:
         strip = sed.strips.new_scene(name=clip.name, scene=bpy.data.scenes[ref.parameters["scene"]],
                                      channel=channel, frame_start=start)
-        strip.frame_final_duration = duration
+        timing.put(strip, "frame_final_duration", duration)
     if strip is None:
         return _placeholder(sed, clip, channel, start, duration)
     for key, value in (info.get("props") or {}).items():
@@ -189,7 +195,7 @@ def timeline_to_scene(timeline, scene, clear: bool = True) -> list:
         for item in track:
             if isinstance(item, otio.schema.Clip):
                 made.append(clip_to_strip(sed, item, channel, start + round(ranges[item].start_time.value)))
-    scene.frame_end = max([start, *(s.frame_final_end - 1 for s in made)])
+    scene.frame_end = max([start, *(timing.get(s, "frame_final_end") - 1 for s in made)])
     for marker in timeline.tracks.markers:
         scene.timeline_markers.new(marker.name, frame=start + round(marker.marked_range.start_time.value))
     return made
