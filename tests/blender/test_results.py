@@ -176,3 +176,16 @@ def _ops():
     return [Operation(name="echo", title="Echo", description="", params_schema=echo, result_schema={}, providers=["local"]),
             Operation(name="detect_shots", title="Detect shots", description="", params_schema=shots, result_schema={},
                       providers=["local"])]
+
+
+def test_selection_is_the_selected_strips(scene):
+    from shotbridge_blender.host import BlenderHost
+
+    sed = scene.sequence_editor_create()
+    a = sed.strips.new_effect(name="a", type="COLOR", channel=1, frame_start=1, length=10)
+    b = sed.strips.new_effect(name="b", type="COLOR", channel=1, frame_start=11, length=10)
+    a.select, b.select = False, True
+    timeline = BlenderHost().selection()  # held: OTIO children do not keep their parents alive
+    clips = timeline.find_clips()
+    assert [c.name for c in clips] == ["b"]
+    assert clips[0].range_in_parent().start_time.value == 10, "the cut keeps its timing"

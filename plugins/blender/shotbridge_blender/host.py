@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bpy
-import opentimelineio as otio
 
 
 class BlenderHost:
@@ -14,16 +13,8 @@ class BlenderHost:
         from .vse_otio import scene_to_timeline
 
         scene = bpy.context.scene
-        timeline = scene_to_timeline(scene)
         strips = scene.sequence_editor.strips_all if scene.sequence_editor else []
-        selected = {s.name for s in strips if s.select}
-        if not selected:
-            return timeline
-        for track in timeline.tracks:
-            for index, item in enumerate(list(track)):
-                if isinstance(item, otio.schema.Clip) and item.name not in selected:
-                    track[index] = otio.schema.Gap(source_range=item.trimmed_range())
-        return timeline
+        return scene_to_timeline(scene, {s.name for s in strips if s.select} or None)
 
     def apply(self, timeline) -> list[str]:
         from .apply import apply_timeline

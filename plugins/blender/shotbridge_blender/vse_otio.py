@@ -95,7 +95,8 @@ def _image_reference(folder: str, names: list[str], rate: float):
     return otio.schema.ExternalReference(target_url=os.path.join(folder, names[0]) if names else "")
 
 
-def scene_to_timeline(scene) -> otio.schema.Timeline:
+def scene_to_timeline(scene, only: set[str] | None = None) -> otio.schema.Timeline:
+    """The scene's cut; with `only`, other strips become gaps (the cut keeps its timing)."""
     rate = scene_rate(scene)
     timeline = otio.schema.Timeline(name=scene.name, global_start_time=_rt(scene.frame_start, rate))
     strips = [s for s in editor(scene).strips_all if s.parent_meta() is None] if hasattr(
@@ -112,8 +113,12 @@ def scene_to_timeline(scene) -> otio.schema.Timeline:
             start = timing.get(strip, "frame_final_start")
             if start > cursor:
                 track.append(otio.schema.Gap(source_range=_range(0, start - cursor, rate)))
-            track.append(strip_to_clip(strip, rate))
-            cursor = timing.get(strip, "frame_final_end")
+            end = timing.get(strip, "frame_final_end")
+            if only is None or strip.name in only:
+                track.append(strip_to_clip(strip, rate))
+            else:
+                track.append(otio.schema.Gap(source_range=_range(0, end - start, rate)))
+            cursor = end
         timeline.tracks.append(track)
     for marker in scene.timeline_markers:
         timeline.tracks.markers.append(otio.schema.Marker(
