@@ -1,5 +1,5 @@
 """Nuke cannot run here: the adapter is tested against tests/nuke/fake, whose API is checked against the
-published stubs (test_api_surface.py)."""
+published stubs (test_api_surface.py). The thread running the test is Nuke's main thread."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 PLUGIN = HERE.parents[1] / "plugins" / "nuke"
-for path in (HERE / "fake", PLUGIN):
+for path in (PLUGIN, HERE / "fake"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
@@ -20,4 +20,5 @@ def nuke():
     import nuke as fake
 
     fake.reset()
-    return fake
+    yield fake
+    fake.reset()

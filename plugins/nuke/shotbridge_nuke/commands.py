@@ -1,4 +1,4 @@
-"""What the ShotBridge menu runs."""
+"""What the ShotBridge menu runs (on Nuke's main thread, from the menu)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def export_selection() -> None:
     path = nuke.getFilename("Save shots as OTIO", "*.otio")
     if path:
         otio.adapters.write_to_file(timeline, path)
+        nuke.message(f"{len(timeline.find_clips())} shot(s) written to {path}")
 
 
 def apply_from_file() -> None:
@@ -27,3 +28,14 @@ def apply_from_file() -> None:
 
     done = apply.apply_timeline(io.read(path).timeline)
     nuke.message("\n".join(done) or "Nothing to apply.")
+
+
+def clear_drift_marks() -> None:
+    cleared = [read.name() for read in nuke.selectedNodes("Read") if apply.clear_drift(read)]
+    nuke.message(f"Drift marks cleared on {', '.join(cleared)}." if cleared else "No selected Read is marked.")
+
+
+def explain_missing_qt() -> None:
+    nuke.message("The ShotBridge panel needs the qtpy package in Nuke's Python (Nuke ships PySide but not "
+                 "qtpy). Install it for Nuke's Python, e.g. into the folder SHOTBRIDGE_PYTHONPATH names, and "
+                 "restart Nuke. The ShotBridge menu works without it.")
