@@ -21,8 +21,10 @@ from .install import plugin_dir
 
 ADDON = plugin_dir("blender") / "shotbridge_blender"
 REPO = ADDON.parents[2]
+# requests (+ urllib3, idna, certifi, charset-normalizer) is not bundled: Blender ships it in its own Python,
+# and a second copy in the extension's site-packages would shadow Blender's for every other add-on.
 DEPENDENCIES = ["pydantic>=2.6,<3", "opentimelineio>=0.17,<0.19", "otio-cmx3600-adapter", "otio-fcp-adapter",
-                "otio-fcpx-xml-adapter", "otio-ale-adapter"]
+                "otio-fcpx-xml-adapter", "otio-ale-adapter", "otio-aaf-adapter"]
 BLENDER_PYTHON = {"4.2": "3.11", "4.3": "3.11", "4.4": "3.11", "4.5": "3.11", "5.0": "3.11", "5.1": "3.13",
                   "5.2": "3.13"}
 

@@ -1,26 +1,32 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import threading
+from pathlib import Path
 
 import bpy
 import opentimelineio as otio
+import pytest
 
 from shotbridge.exchange.cdl import CDL, set_cdl
 from shotbridge.exchange.markers import add_finding
 from shotbridge.exchange.takes import add_take
-from shotbridge_blender import apply, timers
-from shotbridge_blender.vse_otio import scene_to_timeline
+from shotbridge_blender import apply, grade, timers, timing
+from shotbridge_blender.grade import get_cdl as get_strip_cdl
+from shotbridge_blender.timing import new_color, strips
+from shotbridge_blender.vse_otio import DEFAULT, scene_to_timeline
+
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "blender"
 
 
 def grey_strip(scene, value=0.5):
-    sed = scene.sequence_editor_create()
-    strip = sed.strips.new_effect(name="sh010", type="COLOR", channel=1, frame_start=1, length=48)
-    strip.color = (value, value, value)
-    return strip
+    return new_color(scene.sequence_editor_create(), "sh010", 1, 1, 48, (value, value, value))
 
 
-def render_pixel(scene) -> float:
+def render_pixel(scene) -> tuple[float, float, float]:
+    """The first pixel of the sequencer's render, as the 8-bit code values written to a PNG (display space)."""
     scene.render.resolution_x = scene.render.resolution_y = 8
     scene.render.resolution_percentage = 100
     scene.frame_start = scene.frame_end = 1
@@ -29,21 +35,86 @@ def render_pixel(scene) -> float:
     bpy.ops.render.render(write_still=True)
     image = bpy.data.images.load(scene.render.filepath)
     image.colorspace_settings.name = "Non-Color"  # the 8-bit code values as written
-    return image.pixels[0]
+    pixel = tuple(image.pixels[:3])
+    bpy.data.images.remove(image)
+    return pixel
 
 
-def test_cdl_becomes_a_colour_balance_modifier_with_offset_plus_one(scene):
+def asc_cdl(value: float, cdl: CDL) -> tuple[float, ...]:
+    """ASC CDL v1.2 SOP on a grey input (saturation 1)."""
+    return tuple(max(value * s + o, 0.0) ** p for s, o, p in zip(cdl.slope, cdl.offset, cdl.power, strict=True))
+
+
+@pytest.mark.parametrize("cdl", [
+    CDL(),
+    CDL(offset=(0.1, 0.1, 0.1)),
+    CDL(slope=(1.2, 1.0, 0.8)),
+    CDL(power=(0.8, 1.0, 1.25)),
+    CDL(slope=(1.2, 1.0, 0.8), offset=(0.1, 0.0, -0.05), power=(0.8, 1.0, 1.25)),
+    CDL(offset=(-0.6, 0.0, 0.0)),
+], ids=["identity", "offset", "slope", "power", "sop", "clamped"])
+def test_cdl_renders_as_the_asc_formula_says(scene, cdl):
+    """Rendered on the real build: Blender's offset is the CDL offset + 1 and, with invert_power set, its power is
+    the CDL power (without it Blender raises to 1 / power). Graded in the sequencer's sRGB space."""
     strip = grey_strip(scene)
-    modifier = apply.set_cdl(strip, CDL(offset=(0.1, 0.1, 0.1)), scene)  # must not crash bpy 5.0.1
+    scene.view_settings.view_transform = "Standard"
+    modifier = apply.set_cdl(strip, cdl, scene)  # must not crash bpy 5.0.1 (see the subprocess test below)
     balance = modifier.color_balance
     assert balance.correction_method == "OFFSET_POWER_SLOPE"
-    assert tuple(round(v, 4) for v in balance.offset) == (1.1, 1.1, 1.1)
-    scene.view_settings.view_transform = "Standard"
-    # Rendered: 0.5 + CDL offset 0.1 = 0.6 (in the sequencer's sRGB space), as ASC CDL says.
-    assert abs(render_pixel(scene) - 0.6) < 0.01
+    assert tuple(round(v, 4) for v in balance.offset) == tuple(round(o + 1, 4) for o in cdl.offset)
+    grey = round(0.5 * 255) / 255  # the colour strip's 0.5 reaches the modifier as an 8-bit code value
+    expected = asc_cdl(grey, cdl)
+    assert render_pixel(scene) == pytest.approx(expected, abs=0.6 / 255)
+    assert get_strip_cdl(strip) == cdl, "the modifier reads back as the same CDL"
     apply.set_cdl(strip, CDL(), scene)
-    assert abs(render_pixel(scene) - 0.5) < 0.01, "an identity CDL changes nothing"
     assert len(strip.modifiers) == 1, "re-applying reuses the modifier"
+
+
+def test_saturation_is_kept_though_the_vse_cannot_show_it(scene):
+    strip = grey_strip(scene)
+    warnings = grade.set_cdl(strip, CDL(slope=(1.1, 1.0, 0.9), saturation=0.8))
+    assert any("saturation 0.8" in w for w in warnings)
+    assert get_strip_cdl(strip).saturation == 0.8
+    clip = scene_to_timeline(scene).find_clips()[0]
+    assert clip.metadata["cdl"]["asc_sat"] == 0.8 and list(clip.metadata["cdl"]["asc_sop"]["slope"]) == [1.1, 1.0, 0.9]
+    assert "blender" in clip.metadata and "shotbridge_cdl_saturation" not in clip.metadata["blender"]["props"]
+    assert grade.remove_cdl(strip) and get_strip_cdl(strip) is None
+
+
+CRASH = """
+import sys, bpy
+sys.path.insert(0, sys.argv[2])
+bpy.ops.wm.read_factory_settings(use_empty=True)
+from shotbridge_blender.timing import new_color
+scene = bpy.context.scene
+strip = new_color(scene.sequence_editor_create(), "a", 1, 1, 9)
+workspace = bpy.context.workspace
+if sys.argv[1] == "other" and hasattr(workspace, "sequencer_scene"):  # no sequence editor there crashes too
+    workspace.sequencer_scene = bpy.data.scenes.new("other")
+before = getattr(workspace, "sequencer_scene", None)
+if sys.argv[1] == "raw":
+    strip.modifiers.new(name="m", type="COLOR_BALANCE")
+else:
+    from shotbridge.exchange.cdl import CDL
+    from shotbridge_blender import grade
+    grade.set_cdl(strip, CDL(offset=(0.1, 0.1, 0.1)))
+    grade.remove_cdl(strip)  # modifiers.remove crashes the same way
+    assert getattr(workspace, "sequencer_scene", None) == before, "the user's setting is restored"
+print("SURVIVED", flush=True)
+"""
+
+
+@pytest.mark.parametrize("case", ["raw", "none", "other"])
+def test_sequencer_scene_guard_keeps_bpy_alive(case):
+    """bpy 5.0.1 in module mode segfaults in strip.modifiers.new/remove while the context workspace has no
+    sequencer scene (or one without a sequence editor); run in a subprocess so a crash cannot take pytest down."""
+    done = subprocess.run([sys.executable, "-c", CRASH, case, str(PLUGIN)], capture_output=True, text=True,
+                          timeout=120)
+    if case == "raw":
+        if bpy.app.version[:3] == (5, 0, 1):
+            assert done.returncode < 0 and "SURVIVED" not in done.stdout, "the crash this guard is for"
+        return
+    assert done.returncode == 0 and "SURVIVED" in done.stdout, done.stdout[-1500:] + done.stderr[-1500:]
 
 
 def result_timeline(scene):
@@ -59,6 +130,9 @@ def result_timeline(scene):
 
 
 def test_results_land_through_the_timer_queue(scene):
+    """A worker thread queues the result; the registered bpy.app.timers callback applies it. Module-mode bpy has
+    no event loop, so timers never fire on their own: the test calls the registered function as Blender's loop
+    would (it returns the interval to be called again, as a persistent timer does)."""
     timeline = result_timeline(scene)
     touched_by = []
 
@@ -72,49 +146,128 @@ def test_results_land_through_the_timer_queue(scene):
     assert "drift" not in " ".join(m.name for m in scene.timeline_markers), "nothing applied off the main thread"
     timers.register()
     assert bpy.app.timers.is_registered(timers.drain)
-    # Module-mode bpy has no event loop to fire timers: run the registered callback as Blender's loop would.
     assert timers.drain() == timers.INTERVAL
     timers.unregister()
     assert touched_by == [threading.main_thread().name]
     markers = [(m.name, m.frame) for m in scene.timeline_markers]
     assert markers == [("drift: obama (kit_harington)", 31)]
-    strips = scene.sequence_editor.strips
-    assert round(strips["sh010"].modifiers["ShotBridge CDL"].color_balance.slope[0], 5) == 1.2
-    take = strips["sh010 gen_v001"]
-    assert take.channel == 2 and take.mute and take.frame_final_start == 1
+    found = strips(scene.sequence_editor)
+    assert round(found["sh010"].modifiers["ShotBridge CDL"].color_balance.slope[0], 5) == 1.2
+    take = found["sh010 gen_v001"]
+    assert take.channel == 2 and take.mute and timing.get(take, "frame_final_start") == 1
+
+
+def test_accepting_a_take_swaps_it_into_the_source_place_and_exports_as_the_active_take(scene):
+    apply.apply_timeline(result_timeline(scene), scene)
+    found = strips(scene.sequence_editor)
+    source, take = found["sh010"], found["sh010 gen_v001"]
     apply.accept_take(scene, "sh010", "sh010 gen_v001")
-    assert not take.mute and strips["sh010"].mute
+    assert (take.channel, take.mute) == (1, False) and (source.channel, source.mute) == (2, True)
+    (clip,) = scene_to_timeline(scene).find_clips()  # the take folds back into its clip
+    assert clip.name == "sh010" and clip.enabled and clip.active_media_reference_key == "gen_v001"
+    assert set(clip.media_references()) == {DEFAULT, "gen_v001"}
+    assert clip.metadata["cdl"]["asc_sop"]["slope"][0] == pytest.approx(1.2)
+    apply.set_playing(scene.sequence_editor, source, DEFAULT)  # rejecting swaps back
+    assert (source.channel, source.mute) == (1, False) and (take.channel, take.mute) == (2, True)
+    assert scene_to_timeline(scene).find_clips()[0].active_media_reference_key == DEFAULT
 
 
-def test_extension_registers_and_the_token_stays_out_of_the_blend(scene, tmp_path):
+def test_token_lives_in_preferences_never_in_the_blend(scene, tmp_path, monkeypatch):
+    import addon_utils
+
+    from shotbridge_blender import ui
+
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    addon_utils.enable("shotbridge_blender", default_set=True, handle_error=None)
+    try:
+        prefs = bpy.context.preferences.addons["shotbridge_blender"].preferences
+        assert prefs.bl_rna.properties["token"].subtype == "PASSWORD"
+        assert hasattr(bpy.types, "SHOTBRIDGE_PT_sequencer") and bpy.app.timers.is_registered(timers.drain)
+        (tmp_path / "user-config").mkdir(exist_ok=True)
+        (tmp_path / "user-config" / "token").write_text("sbt_FROM_CONFIG_DIR\n")
+        assert ui.make_client().token == "sbt_FROM_CONFIG_DIR", "an empty preference reads the config dir"
+        prefs.token, prefs.url = "sbt_SECRET_7f3a9c", "http://backend.test:8765"
+        client = ui.make_client()
+        assert (client.token, client.url) == ("sbt_SECRET_7f3a9c", "http://backend.test:8765")
+        scene["shotbridge_probe"] = "probe_7f3a9c"  # proves the search would see a string stored in the file
+        blend = tmp_path / "shot.blend"
+        bpy.ops.wm.save_as_mainfile(filepath=str(blend), compress=False)
+        data = blend.read_bytes()
+        assert b"probe_7f3a9c" in data and b"sbt_SECRET_7f3a9c" not in data and b"sbt_FROM_CONFIG" not in data
+    finally:
+        addon_utils.disable("shotbridge_blender", default_set=True)
+
+
+class Layout:
+    """Records what a panel draws, and checks each call against the real registered operators and enums."""
+
+    def __init__(self):
+        self.labels: list[str] = []
+        self.operators: list[str] = []
+
+    def label(self, text="", icon="NONE"):
+        assert icon in ICONS, icon
+        self.labels.append(text)
+
+    def operator(self, idname, text="", icon="NONE"):
+        assert icon in ICONS, icon
+        group, name = idname.split(".")
+        rna = getattr(getattr(bpy.ops, group), name).get_rna_type()  # raises if not registered
+        self.operators.append(idname)
+        props = {p.identifier for p in rna.properties}
+
+        class Props:
+            def __setattr__(self, key, value):
+                assert key in props, f"{idname} has no property {key}"
+
+        return Props()
+
+    def operator_menu_enum(self, idname, prop, text=""):
+        self.operator(idname).__setattr__(prop, None)
+
+    def prop(self, data, name, **_):
+        assert name in data.bl_rna.properties, name
+
+    def row(self):
+        return self
+
+
+ICONS = set(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
+
+
+def test_panels_register_and_draw_every_state(scene):
     import shotbridge_blender
+    from shotbridge.models import Job, JobStatus
+    from shotbridge.panel.viewmodel import PanelViewModel, Take
+    from shotbridge_blender import ui
 
     shotbridge_blender.register()
     try:
-        assert hasattr(bpy.types, "SHOTBRIDGE_PT_sequencer") and bpy.app.timers.is_registered(timers.drain)
-        from shotbridge_blender.ui import draw_panel
-
-        class Layout:  # records what the panel draws
-            def __init__(self):
-                self.labels = []
-
-            def label(self, text="", icon="NONE"):
-                self.labels.append(text)
-
-            def operator(self, *a, **k):
-                return type("Op", (), {})()
-
-            def row(self):
-                return self
-
+        for panel in (bpy.types.SHOTBRIDGE_PT_sequencer, bpy.types.SHOTBRIDGE_PT_viewport):
+            assert panel.bl_category == "ShotBridge" and panel.bl_region_type == "UI"
         layout = Layout()
-        draw_panel(layout)
-        assert layout.labels == ["Not connected"]
-        scene["shotbridge_note"] = "a normal property"
-        blend = tmp_path / "shot.blend"
-        bpy.ops.wm.save_as_mainfile(filepath=str(blend))
-        assert b"sbt_" not in blend.read_bytes()
+        ui.draw_panel(layout)
+        assert layout.labels == ["Not connected"] and layout.operators == ["shotbridge.connect"]
+        vm = ui._VM = PanelViewModel(lambda: None)
+        vm.state.connection, vm.state.connection_text = "connected", "Connected to 127.0.0.1"
+        vm.state.operations = _ops()
+        vm.select_operation("detect_shots")
+        vm.state.jobs = {j.id: j for j in (
+            Job(id="j1", project_id="p", operation="detect_shots", params={}, provider="local",
+                status=JobStatus.running, progress=0.4, created_at="2026-01-01T00:00:00Z"),
+            Job(id="j2", project_id="p", operation="echo", params={}, provider="local",
+                status=JobStatus.succeeded, progress=1.0, created_at="2026-01-01T00:00:00Z"))}
+        vm.state.takes.append(Take("sh010", "gen_v001", "/gen/v001.mov"))
+        vm.state.message = "2 jobs"
+        layout = Layout()
+        ui.draw_panel(layout)
+        assert "detect_shots: running 40%" in layout.labels and "echo: succeeded 100%" in layout.labels
+        assert layout.operators.count("shotbridge.cancel") == 1, "only a running job can be cancelled"
+        assert {"shotbridge.pick_operation", "shotbridge.set_param", "shotbridge.run", "shotbridge.take"} <= set(
+            layout.operators)
+        assert "sh010: gen_v001 [pending]" in layout.labels and layout.labels[-1] == "2 jobs"
     finally:
+        ui._VM = None
         shotbridge_blender.unregister()
 
 
@@ -132,10 +285,12 @@ def test_sidebar_accept_swaps_the_take_in(scene):
         take = Take("sh010", "gen_v001", "/gen/missing_v001.mov")
         ui._VM.state.takes.append(take)
         assert bpy.ops.shotbridge.take(index=0, accept=True) == {"FINISHED"}
-        strips = scene.sequence_editor.strips
-        assert take.state == "accepted" and not strips["sh010 gen_v001"].mute and strips["sh010"].mute
+        found = strips(scene.sequence_editor)
+        assert take.state == "accepted" and not found["sh010 gen_v001"].mute and found["sh010"].mute
+        assert found["sh010 gen_v001"].channel == 1, "the take plays in the source's place"
         assert bpy.ops.shotbridge.take(index=0, accept=False) == {"FINISHED"}
-        assert take.state == "rejected" and strips["sh010 gen_v001"].mute and not strips["sh010"].mute
+        assert take.state == "rejected" and found["sh010 gen_v001"].mute and not found["sh010"].mute
+        assert found["sh010"].channel == 1
     finally:
         ui._VM = None
         shotbridge_blender.unregister()
@@ -182,8 +337,7 @@ def test_selection_is_the_selected_strips(scene):
     from shotbridge_blender.host import BlenderHost
 
     sed = scene.sequence_editor_create()
-    a = sed.strips.new_effect(name="a", type="COLOR", channel=1, frame_start=1, length=10)
-    b = sed.strips.new_effect(name="b", type="COLOR", channel=1, frame_start=11, length=10)
+    a, b = new_color(sed, "a", 1, 1, 10), new_color(sed, "b", 1, 11, 10)
     a.select, b.select = False, True
     timeline = BlenderHost().selection()  # held: OTIO children do not keep their parents alive
     clips = timeline.find_clips()

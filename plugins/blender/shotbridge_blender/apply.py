@@ -6,34 +6,18 @@ from __future__ import annotations
 import bpy
 import opentimelineio as otio
 
-from shotbridge.exchange.cdl import CDL, get_cdl
+from shotbridge.exchange.cdl import get_cdl
 from shotbridge.exchange.markers import list_findings
 
-from . import timing
-from .vse_otio import clip_to_strip, editor
-
-MODIFIER = "ShotBridge CDL"
-
-
-def ensure_sequencer_scene(scene) -> None:
-    """bpy 5.0.1 as a module crashes in `strip.modifiers.new` unless each workspace names a sequencer scene."""
-    for workspace in bpy.data.workspaces:
-        if hasattr(workspace, "sequencer_scene") and workspace.sequencer_scene is None:
-            workspace.sequencer_scene = scene
+from . import grade, timing
+from .grade import MODIFIER, sequencer_scene  # noqa: F401  (kept importable from here)
+from .vse_otio import DEFAULT, TAKE_KEY, TAKE_OF, clip_to_strip, editor, load_shell, save_shell, scene_rate
 
 
-def set_cdl(strip, cdl: CDL, scene=None):
-    """The CDL as an Offset/Power/Slope colour balance modifier; Blender's offset is the CDL offset + 1."""
-    ensure_sequencer_scene(scene or bpy.context.scene)
-    modifier = strip.modifiers.get(MODIFIER) or strip.modifiers.new(name=MODIFIER, type="COLOR_BALANCE")
-    balance = modifier.color_balance
-    balance.correction_method = "OFFSET_POWER_SLOPE"
-    balance.slope = cdl.slope
-    balance.offset = tuple(v + 1.0 for v in cdl.offset)
-    balance.power = cdl.power
-    if hasattr(modifier, "saturation"):  # not every build has it on the modifier
-        modifier.saturation = cdl.saturation
-    return modifier
+def set_cdl(strip, cdl, scene=None):
+    """The CDL as an Offset/Power/Slope colour balance modifier (see grade.py); returns the modifier."""
+    grade.set_cdl(strip, cdl)
+    return strip.modifiers[MODIFIER]
 
 
 def apply_timeline(timeline, scene=None) -> list[str]:
@@ -42,55 +26,109 @@ def apply_timeline(timeline, scene=None) -> list[str]:
     sed = editor(scene)
     done = []
     for clip in timeline.find_clips():
-        strip = sed.strips.get(clip.name)
+        strip = timing.strips(sed).get(clip.name)
         if strip is None:
             done.append(f"{clip.name}: no strip of that name; skipped")
             continue
         cdl = get_cdl(clip)
         if cdl is not None:
-            set_cdl(strip, cdl, scene)
-            done.append(f"{clip.name}: CDL")
-        for _marker, finding in list_findings(clip, "drift"):
-            first = finding.get("frames", [0])[0]
-            # finding frames count from the media's first frame; the strip shows it from its offset on
-            offset = timing.get(strip, "frame_offset_start")
-            frame = round(timing.get(strip, "frame_final_start") + first - offset)
-            name = f"drift: {finding.get('expected')} ({finding.get('found') or 'unknown'})"
-            if not any(m.name == name and m.frame == frame for m in scene.timeline_markers):
-                scene.timeline_markers.new(name, frame=frame)
-            done.append(f"{clip.name}: {name} at frame {frame}")
+            done += [f"{clip.name}: CDL"] + [f"{clip.name}: {w}" for w in grade.set_cdl(strip, cdl)]
+        done += _findings(scene, clip, strip)
         done += _takes(sed, clip, strip)
         done += _active_take(sed, clip, strip)
     return done
 
 
-def _active_take(sed, clip, strip) -> list[str]:
-    """The clip's active media reference decides what plays: the source strip or one of its take strips."""
-    active = clip.active_media_reference_key
-    takes = [sed.strips.get(f"{strip.name} {key}") for key in clip.media_references()
-             if key != otio.schema.Clip.DEFAULT_MEDIA_KEY]
-    for take in filter(None, takes):
-        take.mute = take.name != f"{strip.name} {active}"
-    strip.mute = active != otio.schema.Clip.DEFAULT_MEDIA_KEY
-    return [f"{clip.name}: playing {active}"] if strip.mute else []
+def _findings(scene, clip, strip) -> list[str]:
+    """A timeline marker per drift, named for the character, at the record frame where the drift starts."""
+    done = []
+    rate = scene_rate(scene)
+    source_start = clip.trimmed_range().start_time
+    for marker, finding in list_findings(clip, "drift"):
+        # markers on a clip are in its source time; the strip shows source_start at its first frame
+        into = round((marker.marked_range.start_time - source_start).rescaled_to(rate).value)
+        frame = timing.get(strip, "frame_final_start") + into
+        name = f"drift: {finding.get('expected')} ({finding.get('found') or 'unknown'})"
+        if not any(m.name == name and m.frame == frame for m in scene.timeline_markers):
+            scene.timeline_markers.new(name, frame=frame)
+        done.append(f"{clip.name}: {name} at frame {frame}")
+    return done
+
+
+def _own_key(strip) -> str:
+    """The media key the source strip itself plays (the clip's active key when it was laid in)."""
+    shell = load_shell(strip)
+    return shell.active_media_reference_key if isinstance(shell, otio.schema.Clip) else DEFAULT
+
+
+def take_strips(sed, strip) -> dict[str, object]:
+    return {s[TAKE_KEY]: s for s in timing.strips(sed) if s.get(TAKE_OF) == strip.name and TAKE_KEY in s}
 
 
 def _takes(sed, clip, strip) -> list[str]:
+    """A muted strip per new take, on the first free channel above its source, at the same record frames."""
     done = []
-    for i, (key, ref) in enumerate(item for item in clip.media_references().items()
-                                    if item[0] != otio.schema.Clip.DEFAULT_MEDIA_KEY):
-        name = f"{strip.name} {key}"
-        if sed.strips.get(name) is not None:
+    own, existing = _own_key(strip), take_strips(sed, strip)
+    shell = load_shell(strip)
+    for key, ref in clip.media_references().items():
+        if key == own or key in existing:
             continue
-        take = otio.schema.Clip(name=name, media_reference=ref.deepcopy(), source_range=clip.trimmed_range())
-        made = clip_to_strip(sed, take, strip.channel + 1 + i, timing.get(strip, "frame_final_start"))
+        take = otio.schema.Clip(name=f"{strip.name} {key}", media_reference=ref.deepcopy(),
+                                source_range=clip.trimmed_range())
+        start = timing.get(strip, "frame_final_start")
+        made = clip_to_strip(sed, take, _free_channel(sed, strip, start), start)
+        made[TAKE_OF], made[TAKE_KEY] = strip.name, key
         made.mute = True  # a take waits above its source until accepted
+        existing[key] = made
+        if isinstance(shell, otio.schema.Clip) and key not in shell.media_references():
+            refs = shell.media_references()  # the source's OTIO clip knows its takes too
+            refs[key] = ref.deepcopy()
+            shell.set_media_references(refs, shell.active_media_reference_key)
+            save_shell(strip, shell)
         done.append(f"{clip.name}: take {key} on channel {made.channel}")
     return done
 
 
+def _free_channel(sed, strip, start: int) -> int:
+    end = start + timing.get(strip, "frame_final_duration")
+    busy = {s.channel for s in timing.strips(sed)
+            if timing.get(s, "frame_final_start") < end and timing.get(s, "frame_final_end") > start}
+    return next(c for c in range(strip.channel + 1, 129) if c not in busy)
+
+
+def _active_take(sed, clip, strip) -> list[str]:
+    """The clip's active media reference decides what plays: the source strip or one of its take strips."""
+    return set_playing(sed, strip, clip.active_media_reference_key)
+
+
+def set_playing(sed, strip, key: str) -> list[str]:
+    """Play `key` (the source's own key or a take's): it takes the group's lowest channel, the rest muted
+    above it; the original is kept for switching back."""
+    takes = take_strips(sed, strip)
+    group = {_own_key(strip): strip, **takes}
+    playing = group.get(key)
+    if playing is None:
+        return [f"{strip.name}: no take {key}; nothing changed"]
+    for member in group.values():
+        member.mute = member is not playing
+    home = min(m.channel for m in group.values())
+    if playing.channel != home:
+        holder = next(m for m in group.values() if m.channel == home)
+        _swap_channels(sed, playing, holder)
+    return [f"{strip.name}: playing {key}"] if playing is not strip else []
+
+
+def _swap_channels(sed, a, b) -> None:
+    """Swap two strips' channels through a free one (Blender moves a strip that lands on another)."""
+    spare = max(s.channel for s in timing.strips(sed)) + 1
+    ca, cb = a.channel, b.channel
+    a.channel = spare
+    b.channel = ca
+    a.channel = cb
+
+
 def accept_take(scene, strip_name: str, take_name: str) -> None:
-    """The take plays instead of its source: unmute it, mute the source (kept for rejecting later)."""
+    """The take plays in its source's place; the source is kept, muted, above it."""
     sed = editor(scene)
-    sed.strips[take_name].mute = False
-    sed.strips[strip_name].mute = True
+    take = timing.strips(sed)[take_name]
+    set_playing(sed, timing.strips(sed)[strip_name], take[TAKE_KEY])

@@ -10,10 +10,11 @@ class BlenderHost:
 
     def selection(self):
         """The scene's cut, with unselected strips as gaps (all strips when none is selected)."""
+        from .timing import strips_all
         from .vse_otio import scene_to_timeline
 
         scene = bpy.context.scene
-        strips = scene.sequence_editor.strips_all if scene.sequence_editor else []
+        strips = strips_all(scene.sequence_editor) if scene.sequence_editor else []
         return scene_to_timeline(scene, {s.name for s in strips if s.select} or None)
 
     def apply(self, timeline) -> list[str]:

@@ -9,20 +9,24 @@ from . import timers
 _VM = None  # the PanelViewModel, made on first connect
 
 
+def make_client():
+    """A client from the add-on preferences; an empty token means the one in ShotBridge's config dir
+    (~/.config/shotbridge/token), which is how the embedded backend hands it over."""
+    from shotbridge.client import Client
+
+    addon = bpy.context.preferences.addons.get(__package__)
+    prefs = addon.preferences if addon is not None else None
+    return Client((prefs.url or None) if prefs else None, (prefs.token or None) if prefs else None)
+
+
 def view_model():
     global _VM
     if _VM is None:
-        from shotbridge.client import Client
         from shotbridge.panel.viewmodel import PanelViewModel
 
         from .host import BlenderHost
 
-        def client():
-            prefs = bpy.context.preferences.addons[__package__].preferences if __package__ in \
-                bpy.context.preferences.addons else None
-            return Client(prefs.url if prefs else None, (prefs.token or None) if prefs else None)
-
-        _VM = PanelViewModel(client, dispatch=timers.dispatch, host=BlenderHost(), project="default")
+        _VM = PanelViewModel(make_client, dispatch=timers.dispatch, host=BlenderHost(), project="default")
         _VM.subscribe(lambda _topic: _redraw())
     return _VM
 
