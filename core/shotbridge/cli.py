@@ -147,6 +147,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check the backend, the token and the optional parts")
     p.set_defaults(func=cmd_doctor)
 
+    p = sub.add_parser("keys", help="the studio's keys that sign Content Credentials (C2PA) on generated files")
+    ksub = p.add_subparsers(metavar="ACTION", required=True)
+    k = ksub.add_parser("init", help="make a studio CA and a signing certificate (P-256)")
+    k.add_argument("--dir", type=Path, help="keys folder (default: the config folder's keys/)")
+    k.add_argument("--studio", default="ShotBridge Studio", help="the studio's name in the certificates")
+    k.add_argument("--force", action="store_true", help="move existing keys aside and make new ones")
+    k.set_defaults(func=cmd_keys_init)
+    k = ksub.add_parser("show", help="certificate subjects, fingerprints and expiry")
+    k.add_argument("--dir", type=Path, help="keys folder (default: the config folder's keys/)")
+    k.set_defaults(func=cmd_keys_show)
+
+    p = sub.add_parser("verify", help="check a file's Content Credentials against the studio's trust anchor")
+    p.add_argument("file", type=Path)
+    p.add_argument("--trust", type=Path, metavar="PEM", help="trust anchor certificate(s) (default: keys/ca.pem)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verify)
+
     for register in _extensions():
         register(sub)
     return parser
@@ -155,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list[Callable[[Any], None]]:
     """Command groups contributed by other parts of the core (exchange, hosts)."""
     found = []
-    for module in ("shotbridge.exchange.cli",):
+    for module in ("shotbridge.exchange.cli", "shotbridge.policy_cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:
@@ -457,6 +474,67 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"{mark} {check.name}: {check.detail}")
         ok = ok and check.level != "fail"
     return 0 if ok else EXIT_FAILED
+
+
+def _provenance():
+    try:
+        from shotbridge_backend import provenance
+    except ImportError as exc:
+        raise UsageError(f"Content Credentials need the backend ({exc.name} missing): "
+                         "pip install 'shotbridge[backend]'.") from exc
+    return provenance
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    prov = _provenance()
+    directory = args.dir or prov.keys_dir()
+    moved = prov.retire_keys(directory) if args.force else None
+    keys = prov.init_keys(directory, studio=args.studio, force=args.force)
+    if moved:
+        print(f"moved the previous keys to {moved} (files signed with them verify with --trust {moved / 'ca.pem'})")
+    print(f"wrote studio CA        {keys.ca_cert}  (trust anchor for `shotbridge verify`)")
+    print(f"wrote CA private key   {keys.ca_key}  (0600; keep it offline if you can)")
+    print(f"wrote signing cert     {keys.signing_cert}")
+    print(f"wrote signing key      {keys.signing_key}  (0600)")
+    print("To use a real studio certificate instead, replace signing.pem (the certificate, then its intermediates), "
+          "signing.key (its unencrypted private key) and ca.pem (the studio's root) in that folder; "
+          "ca.key is then not needed. See docs/provenance.md.")
+    return 0
+
+
+def cmd_keys_show(args: argparse.Namespace) -> int:
+    prov = _provenance()
+    from shotbridge_backend.provenance import keys as keymod
+
+    keys = prov.load_keys(args.dir)
+    print(f"keys folder: {keys.directory}")
+    for label, path in (("trust anchor", keys.ca_cert), ("signing", keys.signing_cert)):
+        for n, cert in enumerate(keymod.read_certificates(path)):
+            role = "intermediate" if label == "signing" and n > 0 else label  # ca.pem may be a bundle of anchors
+            print(f"{role} ({path.name}): {cert.subject.rfc4514_string()}")
+            print(f"  issuer:  {cert.issuer.rfc4514_string()}")
+            print(f"  sha256:  {keymod.fingerprint(cert)}")
+            print(f"  expires: {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
+    problems = keymod.chain_problems(keys)
+    for problem in problems:
+        print(f"!! {problem}")
+    if not problems:
+        print("chain: signing.pem chains to ca.pem")
+    return EXIT_FAILED if problems else 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    if not args.file.is_file():
+        raise UsageError(f"No file {args.file}.")
+    prov = _provenance()
+    result = prov.verify_file(args.file, trust_anchors=args.trust)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(f"{args.file}:")
+        for line in prov.summary_lines(result):
+            print("  " + line)
+    return 0 if result.valid else EXIT_FAILED
 
 
 # -- output ------------------------------------------------------------------------------------------------
