@@ -24,6 +24,8 @@ from shotbridge import __version__
 from shotbridge.models import (
     SHA256_RE,
     Asset,
+    EgressRecord,
+    Estimate,
     Health,
     Job,
     JobStatus,
@@ -32,11 +34,12 @@ from shotbridge.models import (
     Problem,
     Project,
     ProjectCreate,
+    ProjectPolicy,
     ProjectWithToken,
     Provider,
 )
 
-from . import auth, characters, providers, timelines
+from . import audit, auth, characters, routing, timelines
 from .db import AssetRow, Database, JobRow, ProjectRow
 from .deps import (
     ApiProblem,
@@ -50,6 +53,8 @@ from .deps import (
 )
 from .events import Broker
 from .operations import CATALOGUE
+from .policy import load_policy, save_policy
+from .providers import Registry
 from .runner import JobRunner, to_job
 from .settings import BackendSettings
 from .store import AssetStore, StoreError
@@ -72,8 +77,9 @@ class Backend:
         self.db = Database(settings.database_url)
         self.store = AssetStore(settings.asset_dir)
         self.broker = Broker()
+        self.registry = Registry.load(settings.providers_file)
         self.runner = JobRunner(self.db, self.store, self.broker, settings.data_dir / "work",
-                                settings.workers, settings.max_attempts)
+                                settings.workers, settings.max_attempts, registry=self.registry)
 
     def start(self) -> None:
         removed = self.store.clean_partial()
@@ -177,23 +183,26 @@ def _reason(status: int) -> str:
 
 def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists the whole API
     @app.get("/v1/health", response_model=Health, tags=["service"])
-    def health() -> Health:
-        return Health(version=__version__, operations=len(CATALOGUE), providers=len(providers.all_providers()))
+    def health(backend: BackendDep) -> Health:
+        return Health(version=__version__, operations=len(CATALOGUE), providers=len(backend.registry.adapters))
 
     @app.get("/v1/operations", response_model=list[Operation], tags=["service"])
-    def list_operations(principal: PrincipalDep) -> list[Operation]:
-        offered = providers.all_providers()
-        return [
-            Operation(name=op.name, title=op.title, description=op.description,
-                      params_schema=op.params.model_json_schema(), result_schema=op.result.model_json_schema(),
-                      providers=[p.name for p in offered if op.name in p.operations],
-                      available=not op.unavailable_reason(), reason=op.unavailable_reason())
-            for op in CATALOGUE.values()
-        ]
+    def list_operations(backend: BackendDep, principal: PrincipalDep) -> list[Operation]:
+        out = []
+        for op in CATALOGUE.values():
+            offered = [a.name for a in backend.registry.implementing(op)]
+            reason = op.unavailable_reason() or ("" if offered else (
+                f"no configured provider can {op.task.value.replace('_', ' ')}: add ComfyUI or a cloud provider "
+                "to providers.toml (docs/providers.md)"))
+            out.append(Operation(name=op.name, title=op.title, description=op.description,
+                                 params_schema=op.params.model_json_schema(),
+                                 result_schema=op.result.model_json_schema(), providers=offered,
+                                 available=not reason, reason=reason))
+        return out
 
     @app.get("/v1/providers", response_model=list[Provider], tags=["service"])
-    def list_providers(principal: PrincipalDep) -> list[Provider]:
-        return providers.all_providers()
+    def list_providers(backend: BackendDep, principal: PrincipalDep) -> list[Provider]:
+        return backend.registry.describe(CATALOGUE)
 
     # projects
 
@@ -301,24 +310,12 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         project: str, body: JobSubmit, backend: BackendDep, principal: PrincipalDep,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> Any:
-        pid = project_row(backend, principal, project).id
-        op = CATALOGUE.get(body.operation)
-        if op is None:
-            raise field_problem(422, "Unknown operation", "operation",
-                                f"No operation '{body.operation}'. Known: {', '.join(sorted(CATALOGUE))}.")
-        try:
-            params = op.params.model_validate(body.params)
-        except ValidationError as exc:
-            errors = [{"field": "params." + ".".join(str(p) for p in e["loc"]) if e["loc"] else "params",
-                       "message": e["msg"]} for e in exc.errors()]
-            raise ApiProblem(422, "Invalid parameters",
-                             f"Parameters for '{op.name}' failed validation; see errors.", errors) from None
-        try:
-            provider = providers.choose(op.name, body.provider)
-        except LookupError as exc:
-            raise field_problem(422, "No provider", "provider", str(exc)) from None
+        prow = project_row(backend, principal, project)
+        pid = prow.id
+        op, params = _validated(body)
         clean = params.model_dump(mode="json")
         _check_assets(backend, pid, project, op, clean)
+        provider = _route(backend, pid, prow.name, op, params, body.provider)
         digest = hashlib.sha256(json.dumps([op.name, clean, provider.name], sort_keys=True).encode()).hexdigest()
         with backend.db.session() as s:
             if idempotency_key:
@@ -332,12 +329,46 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
                     return JSONResponse(to_job(prior).model_dump(mode="json"), status_code=200)
             row = JobRow(id=uuid.uuid4().hex, project_id=pid, idempotency_key=idempotency_key,
                          request_digest=digest, operation=op.name, params=clean, provider=provider.name,
-                         status=JobStatus.queued.value, message="queued")
+                         status=JobStatus.queued.value, message="queued", token_id=principal.token_id)
             s.add(row)
             s.flush()
             job = to_job(row)
         backend.runner.enqueue(job.id)
         return job
+
+    # policy, estimates and the egress audit
+
+    @app.get("/v1/projects/{project}/policy", response_model=ProjectPolicy, tags=["policy"])
+    def get_policy(project: str, backend: BackendDep, principal: PrincipalDep) -> ProjectPolicy:
+        return load_policy(backend.db, project_row(backend, principal, project).id)
+
+    @app.put("/v1/projects/{project}/policy", response_model=ProjectPolicy, tags=["policy"])
+    def put_policy(project: str, body: ProjectPolicy, backend: BackendDep, principal: PrincipalDep) -> ProjectPolicy:
+        """Replace the project's policy. Admin only: a project's own token cannot loosen what protects it."""
+        row = project_row(backend, principal, project)
+        if not principal.is_admin:
+            raise ApiProblem(403, "Admin token needed", "Only the backend's admin token may change a project's "
+                             "policy; ask the supervisor who runs the backend.")
+        unknown = [g.provider for g in body.grants if backend.registry.get(g.provider) is None]
+        if unknown:
+            raise field_problem(422, "Unknown provider", "grants",
+                                f"No provider {', '.join(map(repr, unknown))} on this backend; it has "
+                                f"{', '.join(sorted(backend.registry.adapters))}.")
+        return save_policy(backend.db, row.id, body)
+
+    @app.post("/v1/projects/{project}/estimate", response_model=Estimate, tags=["policy"])
+    def estimate_job(project: str, body: JobSubmit, backend: BackendDep, principal: PrincipalDep) -> Estimate:
+        """For a job not yet submitted: which providers could run it, what the policy says, what it costs."""
+        row = project_row(backend, principal, project)
+        op, params = _validated(body)
+        return routing.estimate(backend.registry, load_policy(backend.db, row.id), op, params, row.name)
+
+    @app.get("/v1/projects/{project}/audit", response_model=list[EgressRecord], tags=["policy"])
+    def get_audit(project: str, backend: BackendDep, principal: PrincipalDep, job: str | None = None,
+                  provider: str | None = None, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+                  ) -> list[EgressRecord]:
+        return audit.records(backend.db, project_row(backend, principal, project).id, job_id=job,
+                             provider=provider, limit=limit)
 
     @app.get("/v1/jobs", response_model=list[Job], tags=["jobs"])
     def list_jobs(
@@ -375,7 +406,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         with backend.db.session() as s:
             row = JobRow(id=uuid.uuid4().hex, project_id=old.project_id, operation=old.operation,
                          params=old.params, provider=old.provider, status=JobStatus.queued.value,
-                         message=f"retry of {old.id}")
+                         message=f"retry of {old.id}", token_id=principal.token_id)
             s.add(row)
             s.flush()
             job = to_job(row)
@@ -407,6 +438,31 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _validated(body: JobSubmit):
+    op = CATALOGUE.get(body.operation)
+    if op is None:
+        raise field_problem(422, "Unknown operation", "operation",
+                            f"No operation '{body.operation}'. Known: {', '.join(sorted(CATALOGUE))}.")
+    try:
+        params = op.params.model_validate(body.params)
+    except ValidationError as exc:
+        errors = [{"field": "params." + ".".join(str(p) for p in e["loc"]) if e["loc"] else "params",
+                   "message": e["msg"]} for e in exc.errors()]
+        raise ApiProblem(422, "Invalid parameters",
+                         f"Parameters for '{op.name}' failed validation; see errors.", errors) from None
+    return op, params
+
+
+def _route(backend: Backend, pid: str, project: str, op, params, requested: str | None):
+    try:
+        return routing.choose(backend.registry, load_policy(backend.db, pid), op, params, requested, project)
+    except routing.RouteError as exc:
+        problem = ApiProblem(exc.status, exc.title, exc.detail, [{"field": "provider", "message": exc.detail}])
+        if exc.rule:
+            problem.problem.type = f"urn:shotbridge:policy:{exc.rule}"
+        raise problem from None
 
 
 def _sse(job: Job) -> str:

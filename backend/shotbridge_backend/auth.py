@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Principal:
     project_id: str | None  # None: the admin token
+    token_id: str = ""  # a prefix of the token's digest: names the token in audits without revealing it
 
     @property
     def is_admin(self) -> bool:
@@ -70,4 +71,4 @@ def ensure_admin_token(db: Database, token_file: Path) -> str:
 def lookup(db: Database, token: str) -> Principal | None:
     with db.session() as s:
         row = s.execute(select(TokenRow).where(TokenRow.token_hash == digest(token))).scalar_one_or_none()
-        return None if row is None else Principal(project_id=row.project_id)
+        return None if row is None else Principal(project_id=row.project_id, token_id=row.token_hash[:16])

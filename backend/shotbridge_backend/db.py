@@ -89,6 +89,7 @@ class JobRow(Base):
     error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
+    token_id: Mapped[str] = mapped_column(String(16), default="")  # who submitted it (for the egress audit)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -131,6 +132,33 @@ class TimelineRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PolicyRow(Base):
+    __tablename__ = "policies"
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    policy: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EgressRow(Base):
+    """One request to a provider; written before it is sent, so a crash mid-request still leaves a record."""
+
+    __tablename__ = "egress"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    time: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id"), index=True)
+    token_id: Mapped[str] = mapped_column(String(16), default="")
+    job_id: Mapped[str] = mapped_column(String(32), index=True)
+    provider: Mapped[str] = mapped_column(String(100))
+    operation: Mapped[str] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(10))
+    url: Mapped[str] = mapped_column(Text)
+    bytes_sent: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[list] = mapped_column(JSON, default=list)
+    assets: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(20), default="sent")
+
+
 def bible_for(db: Database, project_id: str) -> dict[str, list[list[float]]]:
     """The project's character bible as {character name: [identity embedding, ...]}."""
     from sqlalchemy import select
@@ -162,10 +190,40 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Columns added to a table after a database was created: ALTER them in, so an older store keeps working
+    (create_all only makes missing tables). Every added column has a default or is nullable."""
+    from sqlalchemy import inspect, text
+
+    added = []
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                ddl = column.type.compile(engine.dialect)
+                default = column.default.arg if column.default is not None and column.default.is_scalar else None
+                clause = "" if default is None else f" NOT NULL DEFAULT {_sql_literal(default)}"
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {ddl}{clause}'))
+                added.append(f"{table.name}.{column.name}")
+    return added
+
+
+def _sql_literal(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 class Database:
     def __init__(self, url: str):
         self.engine = make_engine(url)
         Base.metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

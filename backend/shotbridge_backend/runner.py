@@ -19,9 +19,19 @@ from sqlalchemy import select
 
 from shotbridge.models import Job, JobStatus, OutputRef, Problem
 
-from .db import AssetRow, Database, JobRow, bible_for, utcnow
+from .audit import JobEgress
+from .db import AssetRow, CharacterRow, Database, JobRow, ProjectRow, ReferenceRow, bible_for, utcnow
 from .events import Broker
 from .operations import CATALOGUE, Canceled, JobContext, OperationError
+from .policy import decide, load_policy
+from .providers import (
+    PolicyRefused,
+    ProviderError,
+    ProviderSession,
+    ProviderTimeout,
+    ProviderUnavailable,
+    Registry,
+)
 from .store import AssetStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -45,8 +55,11 @@ def to_job(row: JobRow) -> Job:
 
 class JobRunner:
     def __init__(self, db: Database, store: AssetStore, broker: Broker, work_root: Path, workers: int,
-                 max_attempts: int):
+                 max_attempts: int, registry: Registry | None = None, keys_dir: Path | None = None):
         self.db = db
+        self.registry = registry or Registry([])
+        self.keys_dir = keys_dir
+        self._keys = None
         self.store = store
         self.broker = broker
         self.work_root = work_root
@@ -146,8 +159,7 @@ class JobRunner:
         def canceled() -> bool:
             if self._stopping.is_set():
                 raise Interrupted()
-            with self._lock:
-                return job.id in self._cancel
+            return self._cancel_requested(job.id)
 
         def report(fraction: float, message: str) -> None:
             state["progress"], state["message"] = fraction, message
@@ -159,21 +171,42 @@ class JobRunner:
                     row = s.get(JobRow, job.id)
                     row.progress, row.message = fraction, message
 
+        adapter = self.registry.get(job.provider) if op.task is not None else None
         ctx = JobContext(
             job_id=job.id, project_id=job.project_id, work_dir=work_dir,
             asset_path=self.store.path, asset_filename=lambda sha: self._asset_filename(job.project_id, sha),
             report=report, canceled=canceled,
             add_output=lambda path, name, media_type: self._add_output(job, path, name, media_type),
             bible=lambda: bible_for(self.db, job.project_id),
+            provider=adapter,
+            generate=(lambda request, span: self._generate(job, adapter, request, ctx, work_dir, span))
+            if adapter else None,
+            references=lambda names: self._references(job.project_id, names),
+            add_generated=lambda path, name, media_type, generation, ingredients: self._add_generated(
+                job, path, name, media_type, generation, ingredients),
+            check_policy=(lambda kinds: self._gate(job, adapter, kinds)) if adapter else None,
         )
         try:
+            if op.task is not None and adapter is None:
+                raise ProviderUnavailable(f"provider '{job.provider}' is no longer configured on this backend; "
+                                          "retry the job to route it to another one")
             params = op.params.model_validate(job.params)
             result = op.run(ctx, params)
             return JobStatus.succeeded, result.model_dump(mode="json"), None, state["message"] or "done"
         except Canceled:
+            if self._stopping.is_set():  # a provider call cut short by shutdown: re-queued at the next start
+                raise Interrupted() from None
             return JobStatus.canceled, None, None, "canceled"
         except Interrupted:
             raise
+        except PolicyRefused as exc:
+            d = exc.decision
+            return JobStatus.failed, None, Problem(
+                type=f"urn:shotbridge:policy:{d.rule}", title="Refused by policy", status=403, detail=d.detail,
+                errors=[{"field": "provider", "message": f"rule {d.rule}"}]), f"refused by policy ({d.rule})"
+        except ProviderError as exc:
+            status = 504 if isinstance(exc, ProviderTimeout) else 503 if isinstance(exc, ProviderUnavailable) else 502
+            return JobStatus.failed, None, Problem(title="Provider failed", status=status, detail=str(exc)), str(exc)
         except OperationError as exc:
             errors = [{"field": exc.field, "message": str(exc)}] if exc.field else []
             return JobStatus.failed, None, Problem(
@@ -197,6 +230,76 @@ class JobRunner:
         row.error = error.model_dump(mode="json") if error else None
         if status == JobStatus.succeeded:
             row.progress = 1.0
+
+    # -- providers ---------------------------------------------------------------------------------------
+
+    def _cancel_requested(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._cancel
+
+    def _gate(self, job: Job, adapter, kinds) -> None:
+        """The policy as it stands now (it may have changed since the job was submitted)."""
+        with self.db.session() as s:
+            project = s.get(ProjectRow, job.project_id)
+            name = project.name if project else job.project_id
+        decision = decide(load_policy(self.db, job.project_id), adapter.describe([]), kinds, name)
+        if not decision.allowed:
+            raise PolicyRefused(decision)
+
+    def _generate(self, job: Job, adapter, request, ctx: JobContext, work_dir: Path, span=(0.0, 1.0)):
+        self._gate(job, adapter, request.data_kinds())  # before anything is prepared or sent
+        with self.db.session() as s:
+            token_id = s.get(JobRow, job.id).token_id
+        folder = work_dir / "provider"
+        folder.mkdir(exist_ok=True)
+        session = ProviderSession(
+            adapter, gate=lambda kinds: self._gate(job, adapter, kinds),
+            recorder=JobEgress(self.db, project_id=job.project_id, token_id=token_id, job_id=job.id,
+                               operation=job.operation),
+            progress=lambda f, m: ctx.progress(span[0] + (span[1] - span[0]) * f, m),
+            canceled=lambda: self._stopping.is_set() or self._cancel_requested(job.id),
+            work_dir=folder, **adapter.session_options())
+        try:
+            return adapter.generate(request, session)
+        except ProviderUnavailable:
+            self.registry.forget_health(adapter.name)  # the next job re-checks instead of trusting the cache
+            raise
+        except (ProviderError, PolicyRefused, Canceled, Interrupted):
+            raise
+        except Exception as exc:  # an adapter bug or an unexpected answer: the job fails, with the cause
+            log.exception("provider %s failed", adapter.name)
+            raise ProviderError(f"{adapter.name} failed unexpectedly ({type(exc).__name__}: {exc})") from exc
+        finally:
+            session.close()
+
+    def _references(self, project_id: str, names: list[str]) -> list[tuple[str, str]]:
+        with self.db.session() as s:
+            rows = s.execute(select(CharacterRow.name, ReferenceRow.asset)
+                             .join(ReferenceRow, ReferenceRow.character_id == CharacterRow.id)
+                             .where(CharacterRow.project_id == project_id, CharacterRow.name.in_(names))
+                             .order_by(ReferenceRow.created_at)).all()
+            known = {n for (n,) in s.execute(select(CharacterRow.name).where(CharacterRow.project_id == project_id))}
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise OperationError(f"No character {', '.join(map(repr, unknown))} in the project's bible; it has "
+                                 f"{', '.join(sorted(known)) or 'none'} (`shotbridge character add`).",
+                                 field="params.characters")
+        return [(name, sha) for name, sha in rows]
+
+    def _add_generated(self, job: Job, path: Path, name: str, media_type: str, generation: dict,
+                       ingredients: list[tuple[Path, str, str]]) -> OutputRef:
+        from .provenance import Generation, Ingredient, ensure_keys, sign_file
+
+        if self._keys is None:
+            self._keys = ensure_keys(self.keys_dir)
+        signed = path.with_name(f"signed-{path.name}")
+        sign_file(path, signed, media_type, Generation(
+            operation=job.operation, provider=generation.get("provider", job.provider),
+            model=generation.get("model", ""), job_id=job.id, parameters=generation.get("parameters", {}),
+            ingredients=[Ingredient(path=p, title=t, media_type=m) for p, t, m in ingredients],
+            digital_source_type=generation.get("digital_source_type") or Generation.digital_source_type,
+        ), self._keys)
+        return self._add_output(job, signed, name, media_type)
 
     def _asset_filename(self, project_id: str, sha: str) -> str:
         with self.db.session() as s:

@@ -25,6 +25,8 @@ class BackendSettings:
     # a job interrupted by a backend restart is re-run at most this many times
     max_attempts: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_MAX_ATTEMPTS", 3))
     token_file: Path = field(default_factory=config.token_path)
+    # providers.toml: which providers this deployment offers (default: $SHOTBRIDGE_PROVIDERS or the config dir)
+    providers_file: Path | None = None
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

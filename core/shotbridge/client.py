@@ -28,12 +28,15 @@ from .hashing import CHUNK, sha256_file
 from .models import (
     Asset,
     Character,
+    EgressRecord,
+    Estimate,
     Health,
     Job,
     JobSubmit,
     Operation,
     Problem,
     Project,
+    ProjectPolicy,
     ProjectWithToken,
     Provider,
     TimelineVersion,
@@ -313,6 +316,31 @@ class Client:
         resp = self._request("GET", f"/v1/projects/{project}/timelines/{quote(name, safe='')}/diff",
                              params={"from": old, "to": new})
         return resp.json()
+
+    # -- policy and the egress audit ---------------------------------------------------------------------
+
+    def policy(self, project: str) -> ProjectPolicy:
+        return self._get(f"/v1/projects/{project}/policy", ProjectPolicy)
+
+    def set_policy(self, project: str, policy: ProjectPolicy) -> ProjectPolicy:
+        """Replace the project's policy (the backend's admin token only)."""
+        resp = self._request("PUT", f"/v1/projects/{project}/policy",
+                             json=policy.model_dump(mode="json", by_alias=True))
+        return ProjectPolicy.model_validate(resp.json())
+
+    def estimate(self, project: str, operation: str, params: dict[str, Any] | None = None,
+                 provider: str | None = None) -> Estimate:
+        """Which providers could run this job, whether the policy allows each, and what it would cost."""
+        body = JobSubmit(operation=operation, params=params or {}, provider=provider)
+        resp = self._request("POST", f"/v1/projects/{project}/estimate", json=body.model_dump(mode="json"),
+                             idempotent=True)
+        return Estimate.model_validate(resp.json())
+
+    def audit(self, project: str, job: str | None = None, provider: str | None = None,
+              limit: int = 1000) -> list[EgressRecord]:
+        """Every request sent to a provider for this project, newest first."""
+        return self._get(f"/v1/projects/{project}/audit", list[EgressRecord], job=job, provider=provider,
+                         limit=limit)
 
     # -- jobs --------------------------------------------------------------------------------------------
 

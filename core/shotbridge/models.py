@@ -139,16 +139,107 @@ class Operation(_Model):
     reason: str = Field(default="", description="Why the operation cannot run here, if it cannot")
 
 
+class ProviderKind(str, Enum):
+    local = "local"  # this machine: nothing leaves it
+    onprem = "onprem"  # the studio's own servers (ComfyUI on its GPUs)
+    cloud = "cloud"  # someone else's servers: only where the project's policy allows
+
+
 class Provider(_Model):
     name: str
     title: str
-    kind: str = Field(description="local | comfyui | cloud")
+    kind: ProviderKind
+    type: str = Field(default="local", description="The adapter: local | comfyui | openai | bedrock")
     operations: list[str]
+    accepts_references: bool = Field(default=False,
+                                     description="Takes reference images (character conditioning)")
     trains_on_inputs: bool
     retention_days: int = Field(description="How long the provider keeps inputs; 0 = not kept")
-    data_location: str = Field(description="Where data sent to the provider is processed")
+    data_location: str = Field(description="Where data sent to the provider is processed (a region)")
     available: bool = True
     reason: str = Field(default="", description="Why the provider is unavailable, if it is")
+
+
+class DataKind(str, Enum):
+    """What a byte sent to a provider is, to the studio: the unit a project's policy grants."""
+
+    prompt = "prompt"  # text an artist wrote
+    plate = "plate"  # frames of the studio's footage
+    reference = "reference"  # character bible images
+    mask = "mask"  # mattes and masks drawn on plates
+
+
+class ProviderGrant(_Model):
+    provider: str = Field(description="A provider name from the backend's registry")
+    data: list[DataKind] = Field(default_factory=lambda: list(DataKind),
+                                 description="What this provider may receive (default: everything)")
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key must not widen a grant
+
+
+class ProjectPolicy(_Model):
+    """Who may receive the project's data. The default keeps everything on this machine and the studio's own
+    servers; a cloud provider needs a grant, and must also promise not to train on inputs, keep them no longer
+    than `max_retention_days`, and process them in one of `regions`."""
+
+    schema_: int = Field(default=1, alias="schema")
+    onprem: bool = Field(default=True, description="The studio's own servers (ComfyUI) may receive data")
+    grants: list[ProviderGrant] = Field(default_factory=list, description="Cloud providers this project allows")
+    max_retention_days: int = Field(default=0, ge=0, description="Longest retention a cloud provider may have")
+    regions: list[str] = Field(default_factory=list,
+                               description="Data locations a cloud provider may use; empty: any")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PolicyDecision(_Model):
+    provider: str
+    allowed: bool
+    rule: str = Field(default="", description="The rule that refused it (e.g. 'no-grant'), empty if allowed")
+    detail: str = ""
+
+
+class CostEstimate(_Model):
+    provider: str
+    amount: float = Field(description="Estimated cost of the job on this provider")
+    unit: str = Field(description="USD, GPU-seconds, CPU-seconds")
+    note: str = ""
+
+
+class Estimate(_Model):
+    """For one job: each provider that implements its operation, whether the policy allows it, the cost."""
+
+    operation: str
+    decisions: list[PolicyDecision]
+    costs: list[CostEstimate]
+
+
+class EgressAsset(_Model):
+    sha256: str = Field(description="sha256 of the bytes that left")
+    size: int
+    role: str = Field(description="What the provider used it for: image, mask, reference, first_frame, ...")
+    kind: DataKind
+    source_sha256: str | None = Field(default=None, description="The project asset it was made from")
+    stripped: list[str] = Field(default_factory=list, description="Metadata removed before sending")
+
+
+class EgressRecord(_Model):
+    """One request to a provider: written before the request is sent, completed when it returns."""
+
+    id: str
+    time: datetime
+    project_id: str
+    token_id: str = Field(description="Which token submitted the job (a digest prefix, never the token)")
+    job_id: str
+    provider: str
+    operation: str
+    method: str
+    url: str
+    bytes_sent: int
+    data: list[DataKind] = Field(default_factory=list)
+    assets: list[EgressAsset] = Field(default_factory=list)
+    status: int | None = Field(default=None, description="The provider's HTTP status; None if no answer")
+    outcome: str = Field(default="sent", description="sent | ok | error | timeout | canceled")
 
 
 class ReferenceAdd(_Model):

@@ -57,6 +57,21 @@ def test_new_clips_land_on_a_named_track_aligned_with_the_record_range():
     assert track.name == "ShotBridge" and ext.range_in_parent().start_time == rt(48)
 
 
+def test_new_clips_fill_gaps_on_the_track_and_never_move_what_is_there():
+    t = cut(clip("a", 0, 48), clip("b", 0, 48))
+    after = clip("b_after", 0, 24)
+    place_on_track(t, "AI", after, rt(96))
+    before = clip("a_before", 0, 12)
+    track = place_on_track(t, "AI", before, rt(36))  # into the 96-frame gap in front of b_after
+    assert [(type(i).__name__, i.range_in_parent().start_time.value, i.duration().value) for i in track] == [
+        ("Gap", 0, 36), ("Clip", 36, 12), ("Gap", 48, 48), ("Clip", 96, 24)]
+    with pytest.raises(ExchangeError, match="already has material"):
+        place_on_track(t, "AI", clip("clash", 0, 24), rt(40))
+    with pytest.raises(ExchangeError, match="already has material"):
+        place_on_track(t, "AI", clip("too_long", 0, 60), rt(50))  # runs into b_after
+    assert after.range_in_parent().start_time == rt(96)
+
+
 def test_cdl_goes_out_in_an_edl_and_back(tmp_path):
     t = cut(clip("a", 86400, 24), clip("b", 86424, 24))
     cdl = CDL(slope=(1.1, 1.0, 0.9), offset=(0.01, 0.0, -0.02), power=(1.0, 1.05, 0.95), saturation=0.85)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from shotbridge.models import OutputRef
+from shotbridge.models import DataKind, OutputRef
+
+if TYPE_CHECKING:
+    from ..providers.base import Generated, GenerationRequest, ProviderAdapter, Task
 
 
 class Canceled(Exception):
@@ -38,6 +41,11 @@ class JobContext:
         canceled: Callable[[], bool],
         add_output: Callable[[Path, str, str], OutputRef],
         bible: Callable[[], dict[str, list[list[float]]]] = dict,
+        provider: ProviderAdapter | None = None,
+        generate: Callable[[GenerationRequest, tuple[float, float]], Generated] | None = None,
+        references: Callable[[list[str]], list[tuple[str, str]]] | None = None,
+        add_generated: Callable[..., OutputRef] | None = None,
+        check_policy: Callable[[set[DataKind]], None] | None = None,
     ):
         self.job_id = job_id
         self.project_id = project_id
@@ -48,6 +56,11 @@ class JobContext:
         self._canceled = canceled
         self._add_output = add_output
         self._bible = bible
+        self.provider = provider  # the adapter the job was routed to (generative operations)
+        self._generate = generate
+        self._references = references
+        self._add_generated = add_generated
+        self._check_policy = check_policy
 
     def asset_path(self, sha256: str) -> Path:
         return self._asset_path(sha256)
@@ -72,6 +85,32 @@ class JobContext:
         """The project's character bible: {name: [identity embedding, ...]}."""
         return self._bible()
 
+    def generate(self, request: GenerationRequest, span: tuple[float, float] = (0.0, 1.0)) -> Generated:
+        """Send a request to the job's provider: policy-checked, audited, retried, cancelable. The provider's
+        own progress (0..1) is shown as the part `span` of the job's."""
+        if self._generate is None:
+            raise OperationError(f"this job has no generative provider (operation for provider "
+                                 f"'{getattr(self.provider, 'name', 'local')}')")
+        return self._generate(request, span)
+
+    def check_policy(self, kinds: set[DataKind]) -> None:
+        """Raise (refused by policy, naming the rule) unless the job's provider may receive all these kinds:
+        called before the first request, so a refusal leaves nothing half sent."""
+        if self._check_policy is not None and kinds:
+            self._check_policy(kinds)
+
+    def references(self, names: list[str]) -> list[tuple[str, str]]:
+        """Reference images of bible characters as (character name, asset sha256), in the bible's order."""
+        return self._references(names) if self._references else []
+
+    def add_generated(self, path: Path, name: str, media_type: str, *, generation: dict[str, Any],
+                      ingredients: list[tuple[Path, str, str]]) -> OutputRef:
+        """Store a generated file with signed Content Credentials (C2PA): `generation` holds provider, model,
+        operation and parameters; `ingredients` the inputs as (path, title, media type)."""
+        if self._add_generated is None:
+            raise OperationError("this backend cannot sign generated files")
+        return self._add_generated(Path(path), name, media_type, generation, ingredients)
+
 
 class Operation:
     """Subclasses set the class attributes and implement `run`."""
@@ -82,6 +121,11 @@ class Operation:
     params: ClassVar[type[BaseModel]]
     result: ClassVar[type[BaseModel]]
     requires: ClassVar[tuple[str, ...]] = ()  # importable modules the operation needs
+    task: ClassVar[Task | None] = None  # generative operations: what they ask a provider to do
+
+    def data_kinds(self, params: Any, accepts_references: bool) -> set[DataKind]:
+        """What the job would send to a provider, for the policy check at submit (before anything leaves)."""
+        return set()
 
     def unavailable_reason(self) -> str:
         """Empty when the operation can run here, else what is missing and how to get it."""

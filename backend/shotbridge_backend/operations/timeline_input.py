@@ -28,6 +28,7 @@ class TimelineShot:
     start_frame: int  # media frame numbers, end exclusive
     end_frame: int
     characters: list[str] = field(default_factory=list)
+    sha256: str | None = None  # the stored movie or still (None for an image sequence: one asset per frame)
 
 
 def load_timeline(ctx: JobContext, sha: str) -> otio.schema.Timeline:
@@ -97,7 +98,7 @@ def _shot(ctx: JobContext, clip: otio.schema.Clip, by_name: dict[str, str], inde
     avail = ref.available_range.start_time if ref.available_range else otio.opentime.RationalTime(0, rng.start_time.rate)
     start = round((rng.start_time - avail).to_frames())
     return TimelineShot(clip, clip.name, ctx.asset_filename(sha) or filename, str(ctx.asset_path(sha)), start,
-                        start + rng.duration.to_frames(), characters)
+                        start + rng.duration.to_frames(), characters, sha)
 
 
 def _basename(url: str) -> str:

@@ -47,18 +47,37 @@ def next_take_key(clip: otio.schema.Clip, prefix: str = "take") -> str:
 
 def place_on_track(timeline: otio.schema.Timeline, track_name: str, clip: otio.schema.Clip,
                    record_start: otio.opentime.RationalTime) -> otio.schema.Track:
-    """Put a new clip (gap fill, extension) on the named video track at a record time, padding with gaps."""
+    """Put a new clip (gap fill, extension) on the named video track at a record time: into a gap long enough
+    to hold it, or after the track's end (padded with a gap). Material already there is never moved."""
     track = next((t for t in timeline.video_tracks() if t.name == track_name), None)
     if track is None:
         track = otio.schema.Track(name=track_name, kind=otio.schema.TrackKind.Video)
         timeline.tracks.append(track)
     start = record_start - timeline.global_start_time if timeline.global_start_time else record_start
-    end = track.duration() if len(track) else otio.opentime.RationalTime(0, start.rate)
-    if start < end:
-        raise ExchangeError(f"Track '{track_name}' already has material at {start.to_timecode()}; "
-                            "results are placed after what is there.")
-    if start > end:
-        track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(
-            otio.opentime.RationalTime(0, start.rate), (start - end).rescaled_to(start.rate))))
-    track.append(clip)
-    return track
+    rate = start.rate
+    end = track.duration() if len(track) else otio.opentime.RationalTime(0, rate)
+    if start >= end:
+        if start > end:
+            track.append(_gap(start - end))
+        track.append(clip)
+        return track
+    stop = start + clip.duration()
+    for index, item in enumerate(track):
+        span = track.range_of_child_at_index(index)
+        if not (span.start_time <= start < span.end_time_exclusive()):
+            continue
+        if not isinstance(item, otio.schema.Gap) or stop > span.end_time_exclusive():
+            raise ExchangeError(f"Track '{track_name}' already has material between {start.to_timecode()} and "
+                                f"{stop.to_timecode()}; remove it, or place the new clip elsewhere.")
+        parts = [p for p in (_gap(start - span.start_time), clip, _gap(span.end_time_exclusive() - stop))
+                 if p is clip or p.duration().value > 0]
+        del track[index]
+        for offset, part in enumerate(parts):
+            track.insert(index + offset, part)
+        return track
+    raise AssertionError("a start before the track's end falls inside one of its items")
+
+
+def _gap(duration: otio.opentime.RationalTime) -> otio.schema.Gap:
+    return otio.schema.Gap(source_range=otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, duration.rate), duration))

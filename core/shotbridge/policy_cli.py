@@ -1,0 +1,193 @@
+"""`shotbridge providers | policy | estimate | audit`: who may receive a project's data, and what left.
+
+JSON shapes are the API's (ProjectPolicy, Provider, Estimate, EgressRecord in /openapi.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .models import DataKind, ProjectPolicy, ProviderGrant
+
+
+def register(sub) -> None:
+    p = sub.add_parser("providers", help="the providers this backend offers, their promises and health")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_providers)
+
+    p = sub.add_parser("policy", help="which providers may receive a project's data (admin token to change)")
+    psub = p.add_subparsers(metavar="ACTION", required=True)
+    c = psub.add_parser("show", help="the project's policy")
+    _project(c)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_policy_show)
+    c = psub.add_parser("allow", help="let a cloud provider receive the project's data")
+    _project(c)
+    c.add_argument("provider")
+    c.add_argument("--data", help=f"what it may receive, comma separated: {', '.join(k.value for k in DataKind)} "
+                                  "(default: all)")
+    c.add_argument("--max-retention", type=int, help="longest retention (days) any cloud provider may have")
+    c.add_argument("--region", action="append", default=None, help="an allowed data location (repeatable)")
+    c.set_defaults(func=cmd_policy_allow)
+    c = psub.add_parser("deny", help="take a cloud provider's grant away")
+    _project(c)
+    c.add_argument("provider")
+    c.set_defaults(func=cmd_policy_deny)
+    c = psub.add_parser("set", help="replace the policy with a JSON file (ProjectPolicy)")
+    _project(c)
+    c.add_argument("file", type=Path)
+    c.set_defaults(func=cmd_policy_set)
+    c = psub.add_parser("reset", help="back to the default: this machine and the studio's own servers only")
+    _project(c)
+    c.set_defaults(func=cmd_policy_reset)
+
+    p = sub.add_parser("estimate", help="which providers could run a job, what the policy says, the cost")
+    p.add_argument("operation")
+    _project(p)
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_estimate)
+
+    p = sub.add_parser("audit", help="every request sent to a provider for a project")
+    _project(p)
+    p.add_argument("--job", help="only this job's requests")
+    p.add_argument("--provider")
+    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
+
+
+def _project(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--project", "-p", help="project name or id (default: $SHOTBRIDGE_PROJECT)")
+
+
+def _client(args):
+    from .cli import client_for
+
+    return client_for(args)
+
+
+def _project_of(args) -> str:
+    from .cli import project_for
+
+    return project_for(args)
+
+
+def cmd_providers(args) -> int:
+    with _client(args) as client:
+        providers = client.providers()
+    if args.json:
+        print(json.dumps([p.model_dump(mode="json") for p in providers], indent=2))
+        return 0
+    for p in providers:
+        state = "ok" if p.available else f"unavailable: {p.reason}"
+        trains = "TRAINS ON INPUTS" if p.trains_on_inputs else "no training"
+        print(f"{p.name:<14} {p.kind.value:<7} {p.type:<8} {trains}, keeps {p.retention_days} d, in "
+              f"{p.data_location}  [{state}]")
+        if p.operations:
+            print(f"{'':<14} {', '.join(p.operations)}")
+    return 0
+
+
+def print_policy(policy: ProjectPolicy) -> None:
+    print("this machine: always")
+    print(f"studio servers (onprem): {'yes' if policy.onprem else 'no'}")
+    if not policy.grants:
+        print("cloud providers: none (nothing leaves the studio)")
+    for g in policy.grants:
+        print(f"cloud: {g.provider} may receive {', '.join(k.value for k in g.data)}")
+    print(f"longest retention allowed: {policy.max_retention_days} day(s)")
+    print(f"regions: {', '.join(policy.regions) if policy.regions else 'any'}")
+
+
+def cmd_policy_show(args) -> int:
+    with _client(args) as client:
+        policy = client.policy(_project_of(args))
+    if args.json:
+        print(policy.model_dump_json(indent=2, by_alias=True))
+    else:
+        print_policy(policy)
+    return 0
+
+
+def _update(args, change) -> int:
+    project = _project_of(args)
+    with _client(args) as client:
+        policy = client.set_policy(project, change(client.policy(project)))
+    print_policy(policy)
+    return 0
+
+
+def cmd_policy_allow(args) -> int:
+    data = list(DataKind) if not args.data else [DataKind(v.strip()) for v in args.data.split(",") if v.strip()]
+
+    def change(policy: ProjectPolicy) -> ProjectPolicy:
+        grants = [g for g in policy.grants if g.provider != args.provider]
+        grants.append(ProviderGrant(provider=args.provider, data=data))
+        update = {"grants": grants}
+        if args.max_retention is not None:
+            update["max_retention_days"] = args.max_retention
+        if args.region is not None:
+            update["regions"] = args.region
+        return policy.model_copy(update=update)
+
+    return _update(args, change)
+
+
+def cmd_policy_deny(args) -> int:
+    return _update(args, lambda p: p.model_copy(update={"grants": [g for g in p.grants if g.provider != args.provider]}))
+
+
+def cmd_policy_set(args) -> int:
+    policy = ProjectPolicy.model_validate_json(args.file.read_text(encoding="utf-8"))
+    return _update(args, lambda _old: policy)
+
+
+def cmd_policy_reset(args) -> int:
+    return _update(args, lambda _old: ProjectPolicy())
+
+
+def cmd_estimate(args) -> int:
+    from .cli import UsageError, parse_value
+
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param '{item}' is not KEY=VALUE.")
+        params[key] = parse_value(value)
+    with _client(args) as client:
+        estimate = client.estimate(_project_of(args), args.operation, params)
+    if args.json:
+        print(estimate.model_dump_json(indent=2))
+        return 0
+    costs = {c.provider: c for c in estimate.costs}
+    for d in estimate.decisions:
+        cost = costs.get(d.provider)
+        money = f"{cost.amount:.4g} {cost.unit}" if cost else "?"
+        verdict = "allowed" if d.allowed else f"REFUSED [{d.rule}] {d.detail}"
+        print(f"{d.provider:<14} {money:<18} {verdict}")
+    if not estimate.decisions:
+        print(f"no configured provider implements {estimate.operation}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    with _client(args) as client:
+        records = client.audit(_project_of(args), job=args.job, provider=args.provider, limit=args.limit)
+    if args.json:
+        print(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
+        return 0
+    if not records:
+        print("nothing was sent to any provider")
+    for r in reversed(records):
+        when = r.time.strftime("%Y-%m-%d %H:%M:%S")
+        status = r.status if r.status is not None else "-"
+        print(f"{when}  {r.provider:<12} {r.operation:<16} {r.method:<4} {status!s:<4} {r.outcome:<8} "
+              f"{r.bytes_sent:>10} B  job {r.job_id[:12]}  token {r.token_id}  {r.url}")
+        for a in r.assets:
+            stripped = f"  (stripped {', '.join(a.stripped)})" if a.stripped else ""
+            print(f"{'':<22}{a.kind.value:<9} {a.role:<12} {a.size:>10} B  sha256 {a.sha256}{stripped}")
+    return 0

@@ -1,0 +1,29 @@
+"""A database made by an older ShotBridge opens with a newer one: added columns are added, nothing is lost."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from shotbridge_backend.db import Database, JobRow, ProjectRow
+
+
+def test_columns_added_since_the_database_was_made_are_added_in_place(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sb.db'}"
+    db = Database(url)
+    with db.session() as s:
+        s.add(ProjectRow(id="p1", name="show"))
+    with db.session() as s:
+        s.add(JobRow(id="j1", project_id="p1", operation="echo", params={}, provider="local", status="succeeded"))
+    db.dispose()
+    with sqlite3.connect(tmp_path / "sb.db") as conn:  # the jobs table as the first release made it
+        conn.execute("ALTER TABLE jobs DROP COLUMN token_id")
+        conn.execute("DROP TABLE egress")
+    db = Database(url)
+    with db.session() as s:
+        job = s.get(JobRow, "j1")
+        assert (job.operation, job.status, job.token_id) == ("echo", "succeeded", "")
+        s.add(JobRow(id="j2", project_id="p1", operation="echo", params={}, provider="local", status="queued",
+                     token_id="abc"))
+    with sqlite3.connect(tmp_path / "sb.db") as conn:
+        assert "egress" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    db.dispose()
