@@ -23,6 +23,13 @@ AssetRef = Annotated[
     Field(pattern=r"^[0-9a-f]{64}$", json_schema_extra={"format": "asset"}),
 ]
 
+# An uploaded file the artist picks (a mask, a reference image) rather than the media of the selected shots:
+# the panel shows a file chooser for it and uploads the file when the job is submitted.
+PickedAssetRef = Annotated[
+    str,
+    Field(pattern=r"^[0-9a-f]{64}$", json_schema_extra={"format": "asset", "x-shotbridge-pick": "file"}),
+]
+
 OTIO_MEDIA_TYPE = "application/vnd.opentimelineio+json"
 
 # An uploaded OTIO timeline. The CLI and the panel upload the media it references along with it and list

@@ -67,6 +67,7 @@ def test_inpaint_on_the_local_provider_comes_back_as_a_signed_take(server, admin
     take = clip.media_references()["inpaint_v001"]
     assert isinstance(take, otio.schema.ImageSequenceReference)
     assert take.available_range == clip.source_range and take.start_frame == 2
+    assert take.target_url_base == (tmp_path / "out").resolve().as_uri() + "/"  # --out points it at the files
     facts = take.metadata["shotbridge"]
     assert (facts["operation"], facts["provider"], facts["job_id"]) == ("inpaint", "local", job["id"])
     assert facts["provenance"] == "c2pa" and len(facts["frames"]) == 6

@@ -27,3 +27,20 @@ def test_enums_and_validation_messages():
     params, errors = validate(fields, {"mode": "best", "count": "3", "name": "x"})
     assert params == {"mode": "best", "count": 3, "name": "x"} and not errors
     assert coerce(fields[1], "abc")[1] == "Count must be an integer"
+
+
+def test_generative_forms_pick_masks_from_disk_and_take_provider_options_as_json(tmp_path):
+    fields = {f.name: f for f in fields_from_schema(CATALOGUE["inpaint"].params.model_json_schema())}
+    assert fields["timeline"].kind == "timeline" and fields["media"].kind == "assets"
+    mask = fields["mask"]
+    assert (mask.kind, mask.required, mask.from_selection) == ("file", True, False)  # not the selected plate
+    assert coerce(mask, str(tmp_path / "none.png"))[1].startswith("Mask: no file at")
+    (tmp_path / "mask.png").write_bytes(b"png")
+    assert coerce(mask, str(tmp_path / "mask.png")) == (str(tmp_path / "mask.png"), None)
+    options = fields["options"]
+    assert options.kind == "object"
+    assert coerce(options, '{"quality": "high"}') == ({"quality": "high"}, None)
+    assert "JSON object" in coerce(options, "[1, 2]")[1] and "JSON object" in coerce(options, "{oops")[1]
+    image = {f.name: f for f in fields_from_schema(CATALOGUE["generate_image"].params.model_json_schema())}
+    assert image["reference"].kind == "file" and not image["reference"].required
+    assert image["seed"].kind == "integer" and image["prompt"].required

@@ -99,3 +99,41 @@ def test_character_bible(client_factory, project_name):
         wait_for(lambda: vm.state.characters)
         assert vm.state.characters[0].name == "rose" and vm.state.bible_text == "Added rose"
     vm.close()
+
+
+def test_inpaint_from_the_panel_uploads_the_picked_mask_and_offers_a_playable_take(client_factory, project_name,
+                                                                                   tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from shotbridge_backend.demo import sample_movie
+
+    movie = sample_movie(tmp_path / "plate.mp4", seconds_per_shot=0.25, size=(160, 96))
+    cut = otio.schema.Timeline(name="cut")
+    cut.tracks.append(otio.schema.Track(name="V1", children=[otio.schema.Clip(
+        name="sh010", media_reference=otio.schema.ExternalReference(str(movie)),
+        source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(1, 24), otio.opentime.RationalTime(3, 24)))]))
+    mask = np.zeros((96, 160), np.uint8)
+    mask[30:60, 60:100] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    host = FileHost(cut)
+    vm = connected(client_factory, project_name, host=host)
+    vm.take_selection_from_host()
+    vm.select_operation("inpaint")
+    vm.set_value("mask", str(tmp_path / "mask.png"))
+    assert vm.run(), vm.state.errors
+    wait_for(lambda: vm.state.takes, timeout=60)
+    (take,) = vm.state.takes
+    assert (take.clip, take.key) == ("sh010", "inpaint_v001")
+    job = next(iter(vm.state.jobs.values()))
+    assert job.status == JobStatus.succeeded and job.params["mask"] != job.params["media"][0]
+    vm.accept_take(take)
+    clip = host.timeline.find_clips()[0]
+    ref = clip.media_reference
+    assert clip.active_media_reference_key == "inpaint_v001" and isinstance(ref, otio.schema.ImageSequenceReference)
+    from shotbridge.nkscript import local_path
+
+    folder = Path(local_path(ref.target_url_base))
+    frames = [folder / f"{ref.name_prefix}{n:0{ref.frame_zero_padding}d}{ref.name_suffix}" for n in (1, 2, 3)]
+    assert all(f.is_file() for f in frames), frames  # the host can read every frame of the accepted take
+    vm.close()

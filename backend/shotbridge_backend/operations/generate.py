@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from shotbridge.exchange.facts import Facts, set_facts
 from shotbridge.exchange.takes import add_take, next_take_key, place_on_track
-from shotbridge.models import AssetRef, DataKind, OutputRef, TimelineRef
+from shotbridge.models import AssetRef, DataKind, OutputRef, PickedAssetRef, TimelineRef
 
 from ..providers.base import (
     FIRST_FRAME,
@@ -283,7 +283,7 @@ class PerFrame(Generative):
 
 
 class InpaintParams(ShotParams):
-    mask: AssetRef = Field(description="White where the picture is to be filled (one mask for every frame)")
+    mask: PickedAssetRef = Field(description="White where the picture is to be filled (one mask for every frame)")
 
 
 class Inpaint(PerFrame):
@@ -515,7 +515,8 @@ class GenerateImageParams(Conditioning):
     width: int = Field(default=1024, ge=64, le=4096)
     height: int = Field(default=1024, ge=64, le=4096)
     count: int = Field(default=1, ge=1, le=4, description="How many images")
-    reference: AssetRef | None = Field(default=None, description="An image to condition on (concept art, a plate)")
+    reference: PickedAssetRef | None = Field(default=None,
+                                             description="An image to condition on (concept art, a plate)")
 
 
 class GenerateImage(Generative):

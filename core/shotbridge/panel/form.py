@@ -11,7 +11,7 @@ from typing import Any
 class FormField:
     name: str
     title: str
-    kind: str  # string | integer | number | boolean | enum | asset | assets | timeline | list
+    kind: str  # string | integer | number | boolean | enum | asset | assets | timeline | file | list | object
     required: bool
     default: Any = None
     minimum: float | None = None
@@ -44,7 +44,8 @@ def fields_from_schema(schema: dict) -> list[FormField]:
         if "enum" in prop:
             kind = "enum"
         elif prop.get("format") == "asset":
-            kind = "timeline" if prop.get("contentMediaType") else "asset"
+            kind = ("file" if prop.get("x-shotbridge-pick") == "file" else
+                    "timeline" if prop.get("contentMediaType") else "asset")
         elif kind == "array":
             item = _resolve(prop.get("items", {}), defs)
             kind = "assets" if item.get("format") == "asset" else "list"
@@ -72,7 +73,19 @@ def coerce(f: FormField, value: Any) -> tuple[Any, str | None]:
             value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         elif f.kind == "list" and isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()] if not value.startswith("[") else json.loads(value)
+        elif f.kind == "object" and isinstance(value, str):
+            value = json.loads(value)
+            if not isinstance(value, dict):
+                return None, f'{f.title} must be a JSON object, e.g. {{"quality": "high"}}'
+        elif f.kind == "file":
+            from pathlib import Path
+
+            if not Path(str(value)).expanduser().is_file():
+                return None, f"{f.title}: no file at {value}"
+            value = str(Path(str(value)).expanduser())
     except (TypeError, ValueError):
+        if f.kind == "object":
+            return None, f'{f.title} must be a JSON object, e.g. {{"quality": "high"}}'
         return None, f"{f.title} must be a{'n integer' if f.kind == 'integer' else ' number'}"
     if f.kind == "enum" and value not in f.choices:
         return None, f"{f.title} must be one of {', '.join(map(str, f.choices))}"

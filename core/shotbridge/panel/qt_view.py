@@ -203,11 +203,28 @@ class ShotBridgePanel(QtWidgets.QWidget):
         elif f.from_selection:
             w = QtWidgets.QLabel("from the selection")
             w.setObjectName("hint")
+        elif f.kind == "file":
+            w = QtWidgets.QWidget()
+            row = QtWidgets.QHBoxLayout(w)
+            row.setContentsMargins(0, 0, 0, 0)
+            path = QtWidgets.QLineEdit("" if value is None else str(value))
+            path.setPlaceholderText("an image file")
+            path.textChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
+            browse = QtWidgets.QPushButton("Browse...")
+            browse.clicked.connect(lambda _=False, edit=path, t=f.title: self._pick_file(edit, t))
+            row.addWidget(path, 1)
+            row.addWidget(browse)
         else:
             w = QtWidgets.QLineEdit("" if value is None else str(value))
             w.textChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
         w.setToolTip(f.description)
         return w
+
+    def _pick_file(self, edit: QtWidgets.QLineEdit, title: str) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, title, edit.text(),
+                                                        "Images (*.png *.jpg *.jpeg *.tif *.tiff *.exr);;All files (*)")
+        if path:
+            edit.setText(path)
 
     def _rebuild_form(self) -> None:
         while self.form.rowCount():

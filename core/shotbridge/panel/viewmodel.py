@@ -20,6 +20,7 @@ import opentimelineio as otio
 from ..errors import ShotBridgeError
 from ..exchange.takes import DEFAULT, set_active_take
 from ..models import Character, Job, JobStatus, Operation
+from ..results import describe, localize
 from ..watcher import Dispatcher, JobWatcher, call_now
 from .form import FormField, fields_from_schema, validate
 from .host import Host
@@ -43,6 +44,7 @@ class Take:
     key: str
     url: str
     state: str = "pending"  # pending | accepted | rejected
+    reference: otio.core.MediaReference | None = None  # the take's media as the result timeline has it
 
 
 @dataclass
@@ -193,6 +195,9 @@ class PanelViewModel:
         def work() -> Job:
             if selection is not None:
                 self._fill_from_selection(fields, params, selection)
+            for f in fields:  # files the artist picked (a mask, a reference image) go up with the job
+                if f.kind == "file" and params.get(f.name):
+                    params[f.name] = self.client.upload(self._project_id, params[f.name]).sha256
             return self.client.submit(self._project_id, op.name, params)
 
         self._background(work, self._track, "jobs")
@@ -250,15 +255,20 @@ class PanelViewModel:
     # -- results and takes --------------------------------------------------------------------------------
 
     def _fetch_results(self, job: Job) -> list[Result]:
-        results = []
+        results, files = [], {}
+        folder = Path(self.client.cache_dir).parent / "results" / job.id
         for ref in job.outputs:
             path = self.client.download(job.project_id, ref.sha256)
+            files[ref.name] = _named_copy(path, folder / ref.name)
             result = Result(job.id, ref.name, path)
             if Path(ref.name).suffix.lower() in IMAGE_SUFFIXES:
                 result.thumbnail = path
             if ref.name.endswith(".otio"):
                 result.timeline = otio.adapters.read_from_string(path.read_text(encoding="utf-8"), "otio_json")
             results.append(result)
+        for result in results:  # generated takes and clips point at their downloaded frames
+            if result.timeline is not None:
+                localize(result.timeline, files)
         return results
 
     def _add_results(self, results: list[Result]) -> None:
@@ -272,7 +282,7 @@ class PanelViewModel:
             for clip in r.timeline.find_clips():
                 for key, ref in clip.media_references().items():
                     if key != DEFAULT and not any(t.clip == clip.name and t.key == key for t in self.state.takes):
-                        self.state.takes.append(Take(clip.name, key, getattr(ref, "target_url", "")))
+                        self.state.takes.append(Take(clip.name, key, describe(ref), reference=ref.deepcopy()))
             if self.host is not None:
                 self.state.message = "; ".join(self.host.apply(r.timeline)) or self.state.message
 
@@ -282,7 +292,8 @@ class PanelViewModel:
         if clip is not None:
             if take.key not in clip.media_references():
                 refs = clip.media_references()
-                refs[take.key] = otio.schema.ExternalReference(target_url=take.url)
+                refs[take.key] = (take.reference.deepcopy() if take.reference is not None
+                                  else otio.schema.ExternalReference(target_url=take.url))
                 clip.set_media_references(refs, clip.active_media_reference_key)
             set_active_take(clip, take.key)
             if self.host is not None:
@@ -331,3 +342,18 @@ class PanelViewModel:
             self.state.bible_text = f"Added {name}"
 
         self._background(work, done, "characters")
+
+
+def _named_copy(cached: Path, named: Path) -> Path:
+    """The cached (content-addressed) file under its output name, for references that name it: a hard link
+    where the file system allows, else a copy."""
+    import os
+    import shutil
+
+    if not named.exists():
+        named.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(cached, named)
+        except OSError:
+            shutil.copyfile(cached, named)
+    return named
