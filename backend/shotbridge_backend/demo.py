@@ -137,6 +137,7 @@ def run_demo(out: Path) -> int:
         project = client.ensure_project("demo")
         print(f"  project '{project.name}' ({project.id})")
         cut_detection(client, project.id, out, media_dir)
+        signed_take(client, project.id, out, media_dir, backend.root / "config" / "keys")
         faces = faces_dir()
         if faces is None:
             print("  (skipping character consistency and look matching: ../shared/faces is not beside the "
@@ -159,6 +160,60 @@ def cut_detection(client: Client, project: str, out: Path, media_dir: Path) -> N
     print(f"  detect_shots: {len(shots)} shots at {job.result['rate']:g} fps -> {timeline}")
     for shot in shots:
         print(f"    {shot['name']}  {shot['start_timecode']}  {shot['duration_frames']} frames")
+
+
+def signed_take(client: Client, project: str, out: Path, media_dir: Path, keys: Path) -> None:
+    """A plate with a burned-in logo, cleaned by `inpaint` on this machine: the result comes back as a take on
+    the clip, every frame carries signed Content Credentials, and the audit shows nothing left."""
+    import cv2
+    import numpy as np
+    import opentimelineio as otio
+
+    from shotbridge.timeline_upload import upload_timeline
+
+    from .provenance import verify_file
+    from .provenance.keys import trust_anchors_path
+
+    folder = out / "takes"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = cv2.VideoCapture(str(media_dir / "sample_cuts.mp4"))
+    plate, mask_box = folder / "plate_with_logo.mp4", (slice(20, 60), slice(500, 620))
+    writer = None
+    for _ in range(12):
+        ok, frame = source.read()
+        if not ok:
+            break
+        frame[mask_box] = (255, 255, 255)
+        cv2.putText(frame, "LOGO", (512, 50), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 200), 2)
+        if writer is None:
+            writer = cv2.VideoWriter(str(plate), cv2.VideoWriter_fourcc(*"mp4v"), 24, frame.shape[1::-1])
+        writer.write(frame)
+    source.release()
+    writer.release()
+    mask = np.zeros((360, 640), np.uint8)
+    mask[16:64, 496:624] = 255  # the logo and a margin round it
+    cv2.imwrite(str(folder / "logo_mask.png"), mask)
+    rate = otio.opentime.RationalTime
+    cut = otio.schema.Timeline(name="logo_cut")
+    cut.tracks.append(otio.schema.Track(name="V1", children=[otio.schema.Clip(
+        name="sh_logo", media_reference=otio.schema.ExternalReference(plate.name),
+        source_range=otio.opentime.TimeRange(rate(0, 24), rate(12, 24)))]))
+    otio.adapters.write_to_file(cut, str(folder / "logo_cut.otio"))
+    sent = upload_timeline(client, project, folder / "logo_cut.otio")
+    mask_asset = client.upload(project, folder / "logo_mask.png")
+    job = client.run(project, "inpaint", {"timeline": sent.sha256, "media": sent.media, "mask": mask_asset.sha256})
+    for ref in job.outputs:
+        client.download(project, ref.sha256, folder / ref.name)
+    (shot,) = job.result["shots"]
+    first = next(ref.name for ref in job.outputs if ref.name.endswith(".png"))
+    check = verify_file(folder / first, trust_anchors_path(keys))
+    sent_out = client.audit(project, job=job.id)
+    print(f"  inpaint on {job.provider}: take {shot['take']} on {shot['shot']} ({shot['frames']} frames, logo "
+          f"removed) -> {folder / 'logo_cut.inpaint.otio'}")
+    uses = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in sorted(check.training_mining.items()))
+    print(f"    Content Credentials on {first}: {'valid' if check.valid else 'INVALID'}, signed by {check.signer}; "
+          f"{uses}")
+    print(f"    egress audit for this job: {len(sent_out)} request(s) left this machine")
 
 
 def consistency_and_look(client: Client, project: str, out: Path, faces: Path) -> None:
