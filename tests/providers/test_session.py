@@ -102,6 +102,26 @@ def test_a_provider_asking_to_wait_too_long_fails_the_job_with_a_reason(server, 
         session.post(server.url + "/work")
 
 
+def test_retry_after_ms_is_honoured_and_an_adapter_can_refuse_a_retry(server, make_session):
+    server.script.plan = [(429, {"retry-after-ms": "250"}, 0), (200, {}, 0)]
+    session, _ = make_session(adapter())
+    start = time.monotonic()
+    assert session.post(server.url + "/work").status_code == 200
+    assert time.monotonic() - start >= 0.25
+    server.script.plan = [(429, {}, 0), (200, {}, 0)]
+    seen = len(server.script.seen)
+    assert session.post(server.url + "/work", retryable=lambda r: False).status_code == 429
+    assert len(server.script.seen) == seen + 1  # "out of quota" is not asked again
+
+
+def test_the_audit_keeps_no_credentials_from_urls(server, make_session):
+    session, recorder = make_session(adapter())
+    port = server.url.rsplit(":", 1)[1]
+    session.post(f"http://user:pw@127.0.0.1:{port}/work?filename=a.png&X-Amz-Signature=abc123&sig=zz&type=output")
+    url = recorder.records[-1]["url"]
+    assert url == f"http://127.0.0.1:{port}/work?filename=a.png&X-Amz-Signature=REDACTED&sig=REDACTED&type=output"
+
+
 def test_a_hung_provider_times_out_with_a_clear_error(server, make_session):
     server.script.plan = [(200, {}, 5.0)]
     session, recorder = make_session(adapter(timeout=0.5))

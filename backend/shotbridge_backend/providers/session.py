@@ -129,9 +129,12 @@ class ProviderSession:
         self.recorder.finish(record_id, status, outcome)
 
     def request(self, method: str, url: str, *, sent: Sequence[Outgoing] = (), kinds: Iterable[DataKind] = (),
-                timeout: float | None = None, retry: bool = True, **kwargs: Any) -> requests.Response:
+                timeout: float | None = None, retry: bool = True,
+                retryable: Callable[[requests.Response], bool] | None = None, **kwargs: Any) -> requests.Response:
         """One logical request: audited per attempt, retried on throttling and server errors (honouring
-        Retry-After), failing with ProviderTimeout when the provider does not answer within `timeout`."""
+        Retry-After), failing with ProviderTimeout when the provider does not answer within `timeout`.
+        `retryable(response)` lets an adapter refuse a retry the status alone would allow (a 429 that means
+        "out of quota" will not get better in a second)."""
         kinds = list(kinds)
         prepared = self.http.prepare_request(requests.Request(method, url, **kwargs))
         body = prepared.body.encode() if isinstance(prepared.body, str) else (prepared.body or b"")
@@ -164,8 +167,9 @@ class ProviderSession:
                 raise self._unreachable(url, exc) from exc
             outcome = "ok" if response.status_code < 400 else "error"
             self.finish(record, response.status_code, outcome)
-            if response.status_code in RETRY_STATUSES and attempt < attempts:
-                wait = self._delay(attempt, response.headers.get("Retry-After"))
+            if (response.status_code in RETRY_STATUSES and attempt < attempts
+                    and (retryable is None or retryable(response))):
+                wait = self._delay(attempt, _retry_after(response.headers))
                 log.info("%s answered %s; retrying in %.2f s (attempt %d of %d)", self.provider.name,
                          response.status_code, wait, attempt + 1, attempts)
                 response.close()
@@ -201,7 +205,8 @@ class ProviderSession:
         watchdog = threading.Thread(target=watch, name="shotbridge-cancel-watch", daemon=True)
         watchdog.start()
         try:
-            response = self.http.send(prepared, timeout=(self.connect_timeout, read_timeout))
+            # No redirects: a hop to another host would be a request the audit did not see.
+            response = self.http.send(prepared, timeout=(self.connect_timeout, read_timeout), allow_redirects=False)
             response.content  # read the body under the watchdog too  # noqa: B018
             return response
         except requests.exceptions.RequestException:
@@ -231,10 +236,30 @@ class ProviderSession:
                                    "check its url in providers.toml and that the server is running")
 
 
+SECRET_QUERY = ("sig", "token", "key", "credential", "secret", "auth", "password")
+
+
 def _redact(url: str) -> str:
+    """The URL as the audit keeps it: no user:password, and no values of signature or token parameters
+    (a signed download URL is a credential while it lasts)."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")
-                                     if parts.hostname else parts.netloc))
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else parts.netloc
+    query = "&".join(
+        f"{name}=REDACTED" if sep and any(word in name.lower() for word in SECRET_QUERY) else item
+        for item in parts.query.split("&") if item
+        for name, sep, _value in [item.partition("=")])
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _retry_after(headers) -> str | None:
+    """Retry-After in seconds, or OpenAI's retry-after-ms converted to seconds."""
+    if headers.get("Retry-After"):
+        return headers["Retry-After"]
+    ms = headers.get("retry-after-ms")
+    try:
+        return str(float(ms) / 1000.0) if ms else None
+    except ValueError:
+        return None
 
 
 def _refused(exc: Exception) -> bool:
