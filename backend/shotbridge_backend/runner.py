@@ -24,6 +24,7 @@ from .db import AssetRow, CharacterRow, Database, JobRow, ProjectRow, ReferenceR
 from .events import Broker
 from .operations import CATALOGUE, Canceled, JobContext, OperationError
 from .policy import decide, load_policy
+from .provenance.keys import ProvenanceError
 from .providers import (
     PolicyRefused,
     ProviderError,
@@ -207,6 +208,9 @@ class JobRunner:
         except ProviderError as exc:
             status = 504 if isinstance(exc, ProviderTimeout) else 503 if isinstance(exc, ProviderUnavailable) else 502
             return JobStatus.failed, None, Problem(title="Provider failed", status=status, detail=str(exc)), str(exc)
+        except ProvenanceError as exc:  # nothing unsigned is stored: the job fails and says why
+            return JobStatus.failed, None, Problem(title="Content Credentials failed", status=500,
+                                                   detail=str(exc)), str(exc)
         except OperationError as exc:
             errors = [{"field": exc.field, "message": str(exc)}] if exc.field else []
             return JobStatus.failed, None, Problem(

@@ -122,3 +122,38 @@ def test_without_a_provider_named_the_backend_picks_one_the_policy_allows(world)
     assert verdicts == {"trains": (False, "no-training"), "keeps30": (False, "region"), "eu": (True, ""),
                         "clean": (False, "region")}
     assert all(c.unit == "USD" and c.amount > 0 for c in estimate.costs)
+
+
+FACES = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+
+
+@pytest.mark.skipif(not (FACES / "obama").exists(), reason="../shared/faces is not beside the checkout")
+def test_a_named_character_sends_its_bible_references_to_a_provider_that_takes_them(world):
+    from shotbridge_backend.sanitize import clean_image
+
+    backend, client, doubles = world
+    project = client.create_project("matrix-bible")
+    photos = [FACES / "obama" / "obama1.jpg", FACES / "obama" / "obama2.jpg"]
+    client.add_character(project.id, "obama", photos)
+    client.set_policy(project.id, ProjectPolicy(grants=[ProviderGrant(provider="clean",
+                                                                      data=[DataKind.prompt])]))
+    with pytest.raises(ShotBridgeError, match=r"\[data-not-granted\].*not reference"):
+        client.submit(project.id, "generate_image", {"prompt": "at the lectern", "characters": ["obama"]},
+                      provider="clean")
+    client.set_policy(project.id, ProjectPolicy(grants=[ProviderGrant(provider="clean")]))
+    before = len(doubles["clean"].received)
+    job = client.run(project.id, "generate_image", {"prompt": "at the lectern", "characters": ["obama"]},
+                     provider="clean")
+    assert job.status == JobStatus.succeeded, job.error
+    (edit,) = [r for r in doubles["clean"].received[before:] if r.path == "/v1/images/edits"]
+    sent = [u.data for u in edit.uploads if u.field == "image[]"]
+    assert sorted(sent) == sorted(clean_image(p.read_bytes()).data for p in photos)  # the bible's images, cleaned
+    assert all("obama" not in (u.filename or "") for u in edit.uploads)
+    (record,) = [r for r in client.audit(project.id, job=job.id) if r.url.endswith("/v1/images/edits")]
+    assert sorted(a.kind for a in record.assets) == [DataKind.reference, DataKind.reference]
+    assert {a.source_sha256 for a in record.assets} == {c.asset for c in client.character(project.id, "obama")
+                                                        .references}
+    nobody = client.run(project.id, "generate_image", {"prompt": "at the lectern", "characters": ["obama"],
+                                                        "use_bible": False}, provider="clean")
+    assert nobody.status == JobStatus.succeeded
+    assert not [r for r in client.audit(project.id, job=nobody.id) if r.assets]

@@ -138,6 +138,17 @@ def check_before_sending(ctx: JobContext, params: Conditioning, extra: set[DataK
     ctx.check_policy(kinds)
 
 
+def image_type(path: Path) -> str:
+    """The media type of an input image from its bytes (uploads keep no trustworthy extension)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return Image.MIME.get(img.format or "", "application/octet-stream")
+    except (UnidentifiedImageError, OSError):
+        return "application/octet-stream"
+
+
 def write_frame(ctx: JobContext, source, frame: int, name: str) -> Path:
     from PIL import Image
 
@@ -263,7 +274,7 @@ class PerFrame(Generative):
                     if not generated.files:
                         raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name} frame {frame}")
                     ingredients = [(plate, f"{shot.media_name} frame {frame}", "image/png")]
-                    ingredients += [(i.path, i.role, "image/png") for i in extra]
+                    ingredients += [(i.path, i.role, image_type(i.path)) for i in extra]
                     outputs.append(recorder.store(generated.files[0], f"{name}.{frame:04d}.png", generated,
                                                   ingredients))
                     done += 1
@@ -471,7 +482,7 @@ class FillGap(Generative):
             if len(frames) < wanted:
                 notes.append(f"{ctx.provider.name} made {len(frames)} of the {wanted} frames asked for")
             clip = place_new_clip(ctx, recorder, timeline, f"fill_{track.name or 'V'}_{n + 1:02d}", frames,
-                                  generated, [(a.path, a.role, "image/png") for a in anchors], rate,
+                                  generated, [(a.path, a.role, image_type(a.path)) for a in anchors], rate,
                                   record_range(timeline, gap).start_time, {"fills_gap": n + 1},
                                   params.characters)
             outcomes.append(ShotOutcome(shot=f"gap {n + 1}", clip=clip.name, frames=len(frames),
@@ -548,7 +559,7 @@ class GenerateImage(Generative):
         if not generated.files:
             raise OperationError(f"{ctx.provider.name} returned no image")
         recorder = Recorder(ctx, self, params)
-        ingredients = [(i.path, i.role, "image/png") for i in inputs]
+        ingredients = [(i.path, i.role, image_type(i.path)) for i in inputs]
         images = [recorder.store(path, f"image_{i + 1:02d}{path.suffix or '.png'}", generated, ingredients)
                   for i, path in enumerate(generated.files)]
         notes = conditioning_note(ctx, params, [])
