@@ -130,21 +130,24 @@ class ProviderSession:
 
     def request(self, method: str, url: str, *, sent: Sequence[Outgoing] = (), kinds: Iterable[DataKind] = (),
                 timeout: float | None = None, retry: bool = True,
-                retryable: Callable[[requests.Response], bool] | None = None, **kwargs: Any) -> requests.Response:
+                retryable: Callable[[requests.Response], bool] | None = None, cleanup: bool = False,
+                **kwargs: Any) -> requests.Response:
         """One logical request: audited per attempt, retried on throttling and server errors (honouring
         Retry-After), failing with ProviderTimeout when the provider does not answer within `timeout`.
         `retryable(response)` lets an adapter refuse a retry the status alone would allow (a 429 that means
-        "out of quota" will not get better in a second)."""
+        "out of quota" will not get better in a second). `cleanup` marks a request that stops work at the
+        provider after a cancel (an interrupt): it goes out once even though the job is canceled."""
         kinds = list(kinds)
         prepared = self.http.prepare_request(requests.Request(method, url, **kwargs))
         body = prepared.body.encode() if isinstance(prepared.body, str) else (prepared.body or b"")
         read_timeout = timeout or self.timeout
-        attempts = self.max_attempts if retry else 1
+        attempts = self.max_attempts if retry and not cleanup else 1
         for attempt in range(1, attempts + 1):
-            self.check_canceled()
+            if not cleanup:
+                self.check_canceled()
             record = self.record(method, url, bytes_sent=len(body), sent=sent, kinds=kinds)
             try:
-                response = self._send(prepared, read_timeout)
+                response = self._send(prepared, read_timeout, watch=not cleanup)
             except Canceled:
                 self.finish(record, None, "canceled")
                 raise
@@ -189,9 +192,11 @@ class ProviderSession:
 
     # -- internals -----------------------------------------------------------------------------------------
 
-    def _send(self, prepared: requests.PreparedRequest, read_timeout: float) -> requests.Response:
+    def _send(self, prepared: requests.PreparedRequest, read_timeout: float, watch: bool = True) -> requests.Response:
         """Send, with a watchdog that closes the socket when the job is canceled: the provider sees the
         client go away, and the job thread stops waiting at once."""
+        if not watch:
+            return self.http.send(prepared, timeout=(self.connect_timeout, read_timeout), allow_redirects=False)
         done = threading.Event()
         aborted = threading.Event()
 
