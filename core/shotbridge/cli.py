@@ -134,12 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("panel", help="the ShotBridge panel as a standalone window, working on timeline files")
     p.add_argument("timeline", nargs="?", help="a timeline to open (OTIO, EDL, XML, AAF...)")
+    p.add_argument("--rate", help="frame rate for an EDL that does not tell (e.g. 24, 23.976); asked if needed")
     p.set_defaults(func=cmd_panel)
 
     p = sub.add_parser("install", help="add ShotBridge to a host application (idempotent)")
-    p.add_argument("host", choices=["nuke", "blender"])
+    p.add_argument("host", choices=["nuke", "blender", "resolve"])
     p.add_argument("--uninstall", action="store_true")
     p.add_argument("--nuke-dir", type=Path, help="Nuke's user folder (default ~/.nuke)")
+    p.add_argument("--resolve-dir", type=Path,
+                   help="Resolve's Fusion/Scripts/Utility folder (default: this user's, for this OS)")
     p.add_argument("--blender", default="5.0", help="Blender version to build for (default 5.0)")
     p.add_argument("--out", type=Path, default=Path("dist"), help="where the Blender extension zip goes")
     p.set_defaults(func=cmd_install)
@@ -452,12 +455,22 @@ def cmd_panel(args: argparse.Namespace) -> int:
         from .panel.app import main as panel_main
     except ImportError as exc:
         raise UsageError(f"The panel needs Qt ({exc.name} missing): pip install 'shotbridge[panel]'.") from exc
-    return panel_main([args.timeline] if args.timeline else [])
+    return panel_main(([args.timeline] if args.timeline else []) + (["--rate", args.rate] if args.rate else []))
 
 
 def cmd_install(args: argparse.Namespace) -> int:
     from .install import install_nuke, uninstall_nuke
 
+    if args.host == "resolve":
+        from .install_resolve import install_resolve, uninstall_resolve
+
+        if args.uninstall:
+            removed = uninstall_resolve(args.resolve_dir)
+            print("removed ShotBridge from Resolve's scripts" if removed else "ShotBridge was not installed in Resolve")
+        else:
+            print(f"ShotBridge added as {install_resolve(args.resolve_dir)}; restart Resolve, then open it from "
+                  "Workspace > Scripts > ShotBridge")
+        return 0
     if args.host == "blender":
         from .install_blender import build_extension, install_extension, uninstall_extension
 

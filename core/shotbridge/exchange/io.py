@@ -113,7 +113,26 @@ def _read_edl(path: Path, rate: float | None) -> ReadResult:
         obj = otio.adapters.read_from_string(prepared.text, "cmx_3600", rate=prepared.rate)
     except Exception as exc:  # EDLParseError, ValueError...: point at the line
         raise edl.explain(exc, prepared.text, path.name, prepared.rate) from exc
+    _record_origin(obj)
     return ReadResult(obj, "cmx_3600", prepared.rate, prepared.warnings)
+
+
+def _record_origin(timeline: otio.schema.Timeline) -> None:
+    """The CMX reader keeps each track's first record timecode as a negative track source_range start; make it
+    the timeline's start timecode instead (what every other format and host uses), tracks that start later
+    padded with a gap, so record times survive a trip through OTIO, FCP XML or a host."""
+    tracks = [t for t in timeline.tracks if t.source_range is not None and t.source_range.start_time.value <= 0]
+    if not tracks or len(tracks) != len(timeline.tracks):
+        return
+    firsts = [-t.source_range.start_time for t in tracks]
+    origin = min(firsts)
+    for track, first in zip(tracks, firsts, strict=True):
+        track.source_range = None
+        if first > origin:
+            track.insert(0, otio.schema.Gap(source_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(0, first.rate), first - origin)))
+    if timeline.global_start_time is None and origin.value:
+        timeline.global_start_time = origin
 
 
 def _read_xml(path: Path, fmt: str) -> ReadResult:
@@ -214,6 +233,12 @@ def _edl_ready(obj: otio.schema.Timeline, notes: list[str]) -> otio.schema.Timel
     copy = obj.deepcopy()
     for track in list(copy.video_tracks())[1:]:
         copy.tracks.remove(track)
+    start = copy.global_start_time
+    if start is not None and start.value and all(t.source_range is None for t in copy.tracks):
+        # The CMX writer ignores the start timecode but honours a track's negative source_range start (as
+        # its reader makes it): record times then start where the cut does (01:00:00:00 in most suites).
+        for track in copy.tracks:
+            track.source_range = otio.opentime.TimeRange(-start, track.duration().rescaled_to(start.rate))
     unnamed = 0
     for clip in copy.find_clips():
         if not (clip.metadata.get("cmx_3600") or {}).get("reel") and not _reel_letters(clip):

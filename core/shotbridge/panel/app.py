@@ -13,15 +13,19 @@ from pathlib import Path
 from qtpy import QtCore, QtWidgets
 
 from ..exchange import io
+from ..exchange.errors import RateNeeded
 from ..exchange.shots import as_timeline
 from .host import FileHost
 from .qt_view import ShotBridgePanel
 from .viewmodel import PanelViewModel
 
+RATES = ["23.976", "24", "25", "29.97", "30", "47.952", "48", "50", "59.94", "60"]
+
 
 class PanelWindow(QtWidgets.QMainWindow):
-    def __init__(self, view_model: PanelViewModel, path: Path | None = None):
+    def __init__(self, view_model: PanelViewModel, path: Path | None = None, rate: float | None = None):
         super().__init__()
+        self.rate = rate  # for EDLs, which may not say their frame rate (also used when saving one)
         self.setWindowTitle("ShotBridge")
         self.resize(980, 680)
         self.vm = view_model
@@ -53,7 +57,14 @@ class PanelWindow(QtWidgets.QMainWindow):
 
     def open(self, path: Path) -> None:
         try:
-            result = io.read(path)
+            try:
+                result = io.read(path, self.rate)
+            except RateNeeded as exc:
+                rate = self.ask_rate(str(exc))
+                if rate is None:
+                    return
+                result = io.read(path, rate)
+                self.rate = rate
         except (ValueError, OSError) as exc:
             QtWidgets.QMessageBox.warning(self, "ShotBridge", str(exc))
             return
@@ -64,6 +75,18 @@ class PanelWindow(QtWidgets.QMainWindow):
         for clip in self.host.timeline.find_clips():
             self.shots.addItem(clip.name)
         self.vm.set_selection(self.host.timeline)
+
+    def ask_rate(self, why: str) -> float | None:
+        """An EDL that cannot tell its frame rate: the editor knows it (it is the timeline's in Resolve)."""
+        text, ok = QtWidgets.QInputDialog.getItem(self, "Frame rate", f"{why}\n\nThe timeline's frame rate:",
+                                                  RATES, RATES.index("24"), True)
+        if not ok:
+            return None
+        rate = io.rate_arg(text)
+        if not rate or rate <= 0:
+            QtWidgets.QMessageBox.warning(self, "ShotBridge", f"'{text}' is not a frame rate; try 24 or 23.976.")
+            return None
+        return rate
 
     def _select_shots(self) -> None:
         names = {i.text() for i in self.shots.selectedItems()}
@@ -91,19 +114,28 @@ class PanelWindow(QtWidgets.QMainWindow):
             return
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save timeline", "", "OTIO (*.otio);;EDL (*.edl)")
         if path:
-            warnings = io.write(self.host.timeline, path)
+            try:
+                warnings = io.write(self.host.timeline, path, rate=self.rate)
+            except (ValueError, OSError) as exc:  # a format that cannot hold the cut, a read-only folder
+                QtWidgets.QMessageBox.warning(self, "ShotBridge", f"Not saved: {exc}")
+                return
             if warnings:
                 QtWidgets.QMessageBox.information(self, "ShotBridge", "\n".join(warnings))
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from ..client import Client
 
-    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="shotbridge panel")
+    parser.add_argument("timeline", nargs="?")
+    parser.add_argument("--rate")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     project = os.environ.get("SHOTBRIDGE_PROJECT") or "default"
     vm = PanelViewModel(Client, host=FileHost(), project=project)
-    window = PanelWindow(vm, Path(argv[0]) if argv else None)
+    window = PanelWindow(vm, Path(args.timeline) if args.timeline else None, io.rate_arg(args.rate))
     window.show()
     QtCore.QTimer.singleShot(0, vm.connect)
     code = app.exec()

@@ -31,10 +31,10 @@ class FileHost:
     def apply(self, timeline: otio.schema.Timeline) -> list[str]:
         if self.timeline is None or timeline is self.timeline:
             return []
-        by_name = {c.name: c for c in self.timeline.find_clips()}
+        match = _matcher(list(self.timeline.find_clips()))
         done = []
         for clip in timeline.find_clips():
-            mine = by_name.get(clip.name)
+            mine = match(clip)
             if mine is None:
                 continue
             for marker in clip.markers:
@@ -45,3 +45,35 @@ class FileHost:
                 mine.metadata["cdl"] = clip.metadata["cdl"]
                 done.append(f"{clip.name}: CDL")
         return done
+
+
+def _matcher(clips: list[otio.schema.Clip]):
+    """Which of our clips a result clip is: by stable identity (the ShotBridge id, else source and in point),
+    else by name when only one clip has it. Editors cut one file in many times under one name, so a name alone
+    never decides between clips; equal identities pair up in cut order."""
+    from ..exchange.shots import identity
+
+    def key_of(clip: otio.schema.Clip) -> str:
+        try:
+            return identity(clip)
+        except otio.exceptions.OTIOError:  # no range anywhere (a bare file opened as a clip): its name it is
+            return f"name:{clip.name}"
+
+    by_identity: dict[str, list[otio.schema.Clip]] = {}
+    by_name: dict[str, list[otio.schema.Clip]] = {}
+    for clip in clips:
+        by_identity.setdefault(key_of(clip), []).append(clip)
+        by_name.setdefault(clip.name, []).append(clip)
+    seen: dict[str, int] = {}
+
+    def match(clip: otio.schema.Clip) -> otio.schema.Clip | None:
+        key = key_of(clip)
+        same = by_identity.get(key)
+        if same:
+            n = seen.get(key, 0)
+            seen[key] = n + 1
+            return same[n] if n < len(same) else None
+        named = by_name.get(clip.name, [])
+        return named[0] if len(named) == 1 else None
+
+    return match
