@@ -194,10 +194,11 @@ class JobRunner:
             params = op.params.model_validate(job.params)
             result = op.run(ctx, params)
             return JobStatus.succeeded, result.model_dump(mode="json"), None, state["message"] or "done"
-        except Canceled:
+        except Canceled as exc:
             if self._stopping.is_set():  # a provider call cut short by shutdown: re-queued at the next start
                 raise Interrupted() from None
-            return JobStatus.canceled, None, None, "canceled"
+            # a provider may have something to say (a Nova Reel job cannot be stopped and keeps running at AWS)
+            return JobStatus.canceled, None, None, str(exc) or "canceled"
         except Interrupted:
             raise
         except PolicyRefused as exc:
