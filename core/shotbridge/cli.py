@@ -246,6 +246,17 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """--param KEY=VALUE items as operation parameters."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param '{item}' is not KEY=VALUE.")
+        params[key] = parse_value(value)
+    return params
+
+
 def parse_value(text: str) -> Any:
     try:
         return json.loads(text)
@@ -257,12 +268,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .timeline_upload import upload_timeline
 
     project = project_for(args)
-    params: dict[str, Any] = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--param '{item}' is not KEY=VALUE.")
-        params[key] = parse_value(value)
+    params = parse_params(args.param)
     with client_for(args) as client:
         ops = {op.name: op for op in client.operations()}
         op = ops.get(args.operation)

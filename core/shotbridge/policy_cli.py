@@ -150,14 +150,9 @@ def cmd_policy_reset(args) -> int:
 
 
 def cmd_estimate(args) -> int:
-    from .cli import UsageError, parse_value
+    from .cli import parse_params
 
-    params = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--param '{item}' is not KEY=VALUE.")
-        params[key] = parse_value(value)
+    params = parse_params(args.param)
     with _client(args) as client:
         estimate = client.estimate(_project_of(args), args.operation, params)
     if args.json:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from stubsig import Sig, compatible, fake_sig
 
 REPO = Path(__file__).resolve().parents[2]
 ADAPTER = sorted((REPO / "plugins" / "nuke").rglob("*.py")) + [REPO / "core" / "shotbridge" / "nkscript.py"]
@@ -27,32 +28,6 @@ CORPUS_NK = REPO.parent / "shared" / "corpus" / "nk"
 
 
 # -- the stubs -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Sig:
-    params: list[str]  # positional-or-keyword, without self
-    required: int
-    varargs: bool
-    varkw: bool
-    kwonly: list[str] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, fn: ast.FunctionDef, method: bool) -> Sig:
-        a = fn.args
-        params = [p.arg for p in a.posonlyargs + a.args]
-        if method and params and params[0] in ("self", "cls"):
-            params = params[1:]
-        return cls(params, len(params) - len(a.defaults), a.vararg is not None, a.kwarg is not None,
-                   [p.arg for p in a.kwonlyargs])
-
-    def accepts(self, positional: int, keywords: set[str]) -> bool:
-        if positional > len(self.params) and not self.varargs:
-            return False
-        named = set(self.params[positional:]) | set(self.kwonly)
-        if not self.varkw and not keywords <= named:
-            return False
-        return positional + len(keywords & set(self.params)) >= self.required
 
 
 @dataclass
@@ -386,31 +361,6 @@ def test_knob_classes_the_fake_declares_are_stub_knob_classes(stubs):
 # -- the fake against the stubs ------------------------------------------------------------------------
 
 
-def _fake_sig(fn) -> Sig:
-    params = list(inspect.signature(fn).parameters.values())
-    if params and params[0].name in ("self", "cls"):
-        params = params[1:]
-    pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return Sig([p.name for p in pos], sum(p.default is p.empty for p in pos),
-               any(p.kind is p.VAR_POSITIONAL for p in params), any(p.kind is p.VAR_KEYWORD for p in params),
-               [p.name for p in params if p.kind is p.KEYWORD_ONLY])
-
-
-def compatible(fake: Sig, stub_sigs: list[Sig]) -> bool:
-    """The fake takes every call some stub signature allows, and asks for no more than it."""
-    for s in stub_sigs:
-        if s.varargs and not fake.varargs:
-            continue
-        if len(s.params) > len(fake.params) and not fake.varargs:
-            continue
-        if not set(s.params + s.kwonly) <= set(fake.params + fake.kwonly) and not fake.varkw:
-            continue
-        if fake.required > s.required:
-            continue
-        return True
-    return False
-
-
 def test_the_fake_module_mirrors_the_stubs(stubs):
     import nuke as fake
 
@@ -422,7 +372,7 @@ def test_the_fake_module_mirrors_the_stubs(stubs):
             continue  # imported helpers (e.g. typing.Any)
         if name not in stubs.names:
             problems.append(f"fake nuke.{name} is not in types-nuke")
-        elif inspect.isfunction(obj) and not compatible(_fake_sig(obj), stubs.functions.get(name, [])):
+        elif inspect.isfunction(obj) and not compatible(fake_sig(obj), stubs.functions.get(name, [])):
             problems.append(f"fake nuke.{name}{inspect.signature(obj)} differs from the stub")
         elif inspect.isclass(obj):
             fake_bases = [b.__name__ for b in obj.__mro__[1:] if b.__module__ == fake.__name__]
@@ -435,7 +385,7 @@ def test_the_fake_module_mirrors_the_stubs(stubs):
                 method = method.__func__ if isinstance(method, classmethod) else method
                 if mname not in stub_methods:
                     problems.append(f"fake {name}.{mname} is not in types-nuke")
-                elif not compatible(_fake_sig(method), stub_methods[mname]):
+                elif not compatible(fake_sig(method), stub_methods[mname]):
                     problems.append(f"fake {name}.{mname}{inspect.signature(method)} differs from the stub")
     assert not problems, "\n".join(problems)
 

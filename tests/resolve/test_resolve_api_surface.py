@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from stubsig import Sig, compatible, fake_sig
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "plugins" / "resolve"
@@ -31,44 +32,6 @@ ADAPTER = sorted(PLUGIN.rglob("*.py"))
 HOSTS = REPO.parent / "shared" / "HOSTS.md"
 
 # -- the stubs -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Sig:
-    params: list[str]  # positional-or-keyword, without self
-    required: int
-    varargs: bool
-    varkw: bool
-    kwonly: list[str] = field(default_factory=list)
-    annotations: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, fn: ast.FunctionDef, method: bool) -> Sig:
-        a = fn.args
-        args = a.posonlyargs + a.args
-        if method and args and args[0].arg in ("self", "cls"):
-            args = args[1:]
-        names = [p.arg for p in args]
-        notes = {p.arg: ast.unparse(p.annotation) for p in args + a.kwonlyargs if p.annotation is not None}
-        if a.vararg is not None and a.vararg.annotation is not None:
-            notes["*"] = ast.unparse(a.vararg.annotation)
-        return cls(names, len(names) - len(a.defaults), a.vararg is not None, a.kwarg is not None,
-                   [p.arg for p in a.kwonlyargs], notes)
-
-    def accepts(self, positional: int, keywords: set[str]) -> bool:
-        if positional > len(self.params) and not self.varargs:
-            return False
-        named = set(self.params[positional:]) | set(self.kwonly)
-        if not self.varkw and not keywords <= named:
-            return False
-        return positional + len(keywords & set(self.params)) >= self.required
-
-    def annotation(self, position: int | None, keyword: str | None) -> str | None:
-        if keyword is not None:
-            return self.annotations.get(keyword)
-        if position is not None and position < len(self.params):
-            return self.annotations.get(self.params[position])
-        return self.annotations.get("*")
 
 
 @dataclass
@@ -572,31 +535,6 @@ def test_marker_colours_the_adapter_uses_are_resolves(stubs):
 # -- the fake against the stubs ------------------------------------------------------------------------
 
 
-def _fake_sig(fn) -> Sig:
-    params = list(inspect.signature(fn).parameters.values())
-    if params and params[0].name in ("self", "cls"):
-        params = params[1:]
-    pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return Sig([p.name for p in pos], sum(p.default is p.empty for p in pos),
-               any(p.kind is p.VAR_POSITIONAL for p in params), any(p.kind is p.VAR_KEYWORD for p in params),
-               [p.name for p in params if p.kind is p.KEYWORD_ONLY])
-
-
-def compatible(fake: Sig, stub_sigs: list[Sig]) -> bool:
-    """The fake takes every call some stub signature allows, and asks for no more than it."""
-    for s in stub_sigs:
-        if s.varargs and not fake.varargs:
-            continue
-        if len(s.params) > len(fake.params) and not fake.varargs:
-            continue
-        if not set(s.params + s.kwonly) <= set(fake.params + fake.kwonly) and not fake.varkw:
-            continue
-        if fake.required > s.required:
-            continue
-        return True
-    return False
-
-
 def test_the_fake_mirrors_the_stubs(stubs):
     import fake_resolve as fake
 
@@ -619,10 +557,10 @@ def test_the_fake_mirrors_the_stubs(stubs):
                     problems.append(f"fake {name}.{mname} is not an attribute of fusionscript's {name}")
                 continue
             if mname not in stub.methods:
-                if documented.get(f"{name}.{mname}") == len(_fake_sig(member).params):
+                if documented.get(f"{name}.{mname}") == len(fake_sig(member).params):
                     continue
                 problems.append(f"fake {name}.{mname} is not in fusionscript-stubs")
-            elif not compatible(_fake_sig(member), stub.methods[mname]):
+            elif not compatible(fake_sig(member), stub.methods[mname]):
                 problems.append(f"fake {name}.{mname}{inspect.signature(member)} differs from the stub")
     assert not problems, "\n".join(problems)
 
