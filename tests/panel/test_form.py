@@ -20,6 +20,8 @@ def test_enums_and_validation_messages():
                              "count": {"type": "integer", "minimum": 1, "maximum": 10},
                              "name": {"type": "string"}}, "required": ["name"]}
     fields = fields_from_schema(schema)
+    assert [f.name for f in fields] == ["name", "mode", "count"]  # required first, then the schema's order
+    fields = [fields[1], fields[2], fields[0]]
     assert fields[0].kind == "enum" and fields[0].choices == ["fast", "best"]
     params, errors = validate(fields, {"mode": "slow", "count": "12"})
     assert errors == {"mode": "Mode must be one of fast, best", "count": "Count must be at most 10",

@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("qtpy")
 
-from qtpy import QtCore  # noqa: E402
+from qtpy import QtCore, QtWidgets  # noqa: E402
 
 from shotbridge.models import JobStatus  # noqa: E402
 from shotbridge.panel.host import FileHost  # noqa: E402
@@ -78,6 +78,12 @@ def test_panel_states_screenshots(qtbot, client_factory, project_name, tmp_path)
     panel.tabs.setCurrentIndex(3)
     qtbot.wait(50)
     shoot(panel, "5-characters")
+    panel.tabs.setCurrentIndex(0)
+    vm.select_operation("inpaint")  # a mask is picked from disk, not taken from the selection
+    qtbot.wait(50)
+    browse = [b for b in panel.findChildren(QtWidgets.QPushButton) if b.text() == "Browse..." and b.isVisible()]
+    assert len(browse) == 1
+    shoot(panel, "7-inpaint-form")
     print(f"\npanel screenshots: {SHOTS}")
     vm.close()
 

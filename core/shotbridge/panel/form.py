@@ -55,7 +55,8 @@ def fields_from_schema(schema: dict) -> list[FormField]:
             minimum=prop.get("minimum", prop.get("exclusiveMinimum")),
             maximum=prop.get("maximum", prop.get("exclusiveMaximum")),
             choices=list(prop.get("enum", [])), description=prop.get("description", "")))
-    return out
+    # What the artist must give comes first (the selection, then required fields); the rest keep their order.
+    return sorted(out, key=lambda f: (not f.from_selection, not f.required))
 
 
 def coerce(f: FormField, value: Any) -> tuple[Any, str | None]:

@@ -187,9 +187,16 @@ class ShotBridgePanel(QtWidgets.QWidget):
             w.currentTextChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
         elif f.kind == "integer":
             w = QtWidgets.QSpinBox()
-            w.setRange(int(f.minimum if f.minimum is not None else -2**31), int(f.maximum if f.maximum is not None else 2**31 - 1))
-            w.setValue(int(value or 0))
-            w.valueChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
+            low = int(f.minimum if f.minimum is not None else -2**31)
+            w.setRange(low, int(f.maximum if f.maximum is not None else 2**31 - 1))
+            if f.default is None and not f.required:  # optional (a seed): one step below the range means "auto"
+                w.setMinimum(low - 1)
+                w.setSpecialValueText("auto")
+                w.setValue(low - 1 if value is None else int(value))
+                w.valueChanged.connect(lambda v, n=f.name, unset=low - 1: self.vm.set_value(n, None if v == unset else v))
+            else:
+                w.setValue(int(value or 0))
+                w.valueChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
         elif f.kind == "number":
             w = QtWidgets.QDoubleSpinBox()
             w.setDecimals(3)
