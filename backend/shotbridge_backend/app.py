@@ -456,8 +456,10 @@ def _validated(body: JobSubmit):
 
 
 def _route(backend: Backend, pid: str, project: str, op, params, requested: str | None):
+    # Analysis runs here and sends nothing anywhere: no policy to read (it would cost every job a query).
+    policy = load_policy(backend.db, pid) if op.task is not None else ProjectPolicy()
     try:
-        return routing.choose(backend.registry, load_policy(backend.db, pid), op, params, requested, project)
+        return routing.choose(backend.registry, policy, op, params, requested, project)
     except routing.RouteError as exc:
         problem = ApiProblem(exc.status, exc.title, exc.detail, [{"field": "provider", "message": exc.detail}])
         if exc.rule:
