@@ -62,11 +62,17 @@ def run_checks(url: str | None = None) -> list[Check]:
         checks.append(Check("token accepted", "fail", str(exc)))
         return checks
     checks.append(Check("token accepted", "ok", "the backend knows this token"))
+    up = {p.name for p in providers if p.available}
     for op in operations:
-        if op.available and op.providers:
-            checks.append(Check(f"operation {op.name}", "ok", f"via {', '.join(op.providers)}"))
+        usable = [name for name in op.providers if name in up]
+        if op.available and usable:
+            down = [name for name in op.providers if name not in up]
+            checks.append(Check(f"operation {op.name}", "ok", f"via {', '.join(usable)}"
+                                + (f" ({', '.join(down)} unavailable)" if down else "")))
         else:
-            checks.append(Check(f"operation {op.name}", "warn", op.reason or "no available provider"))
+            reason = op.reason or (f"its providers ({', '.join(op.providers)}) are unavailable; see below"
+                                   if op.providers else "no provider implements it")
+            checks.append(Check(f"operation {op.name}", "warn", reason))
     for p in providers:
         level = "ok" if p.available else "warn"
         promise = (f"trains on inputs: {'yes' if p.trains_on_inputs else 'no'}; keeps data {p.retention_days} d; "

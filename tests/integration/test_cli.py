@@ -67,6 +67,8 @@ def test_doctor_reports_operations_and_providers(cli):
     done = cli("doctor")
     assert "ok  backend" in done.stdout
     assert "operation detect_shots: via local" in done.stdout
+    assert "operation inpaint: via local" in done.stdout
+    assert "operation generate_image: no configured provider can text to image" in done.stdout  # no providers.toml
     assert "trains on inputs: no" in done.stdout
 
 
