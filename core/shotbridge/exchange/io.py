@@ -65,9 +65,14 @@ def read(path: str | Path, rate: float | None = None) -> ReadResult:
 
 
 def _read_otio_json(path: Path) -> ReadResult:
-    text = path.read_text(encoding="utf-8-sig")
+    raw = path.read_bytes()
     notes: list[str] = []
-    if any(f'"{schema}"' in text for schema in DOWNGRADES):
+    downgrade = any(f'"{schema}"'.encode() in raw for schema in DOWNGRADES)
+    if not downgrade and not raw.startswith(b"\xef\xbb\xbf"):
+        text = None  # the common case: OTIO parses the file itself (no Python copy of a large string)
+    else:
+        text = raw.decode("utf-8-sig")
+    if downgrade:
         data = json.loads(text)
         counts: dict[str, int] = {}
         _downgrade(data, counts)
@@ -76,7 +81,8 @@ def _read_otio_json(path: Path) -> ReadResult:
             notes.append(f"{path.name}: {n} {schema} object(s) written by a newer OTIO read as "
                          f"{DOWNGRADES[schema]}; fields this version lacks kept under metadata['otio_newer']")
     try:
-        obj = otio.adapters.read_from_string(text, "otio_json")
+        obj = (otio.adapters.read_from_file(str(path), adapter_name="otio_json") if text is None
+               else otio.adapters.read_from_string(text, "otio_json"))
     except otio.exceptions.UnsupportedSchemaError as exc:
         raise UnsupportedContent(f"{path.name}: {exc} (written by a newer OpenTimelineIO than "
                                  f"{otio.__version__}); update OpenTimelineIO or re-export.") from exc
@@ -160,8 +166,21 @@ def _read_xml(path: Path, fmt: str) -> ReadResult:
 
 
 def _rate_of(obj) -> float | None:
-    for clip in obj.find_clips() if hasattr(obj, "find_clips") else [obj]:
-        return clip.trimmed_range().duration.rate
+    clip = _first_clip(obj)
+    return clip.trimmed_range().duration.rate if clip is not None else None
+
+
+def _first_clip(node):
+    """The first clip, found by walking down (find_clips would wrap every clip of a large cut first)."""
+    if isinstance(node, otio.schema.Clip):
+        return node
+    if isinstance(node, otio.schema.Timeline):
+        node = node.tracks
+    if isinstance(node, (otio.core.Composition, otio.schema.SerializableCollection)):
+        for child in node:
+            found = _first_clip(child)
+            if found is not None:
+                return found
     return None
 
 
