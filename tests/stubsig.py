@@ -49,6 +49,17 @@ class Sig:
         return self.annotations.get("*")
 
 
+def own_nodes(scope: ast.AST, scopes: tuple[type, ...] = (ast.FunctionDef, ast.AsyncFunctionDef)) -> list[ast.AST]:
+    """The scope's nodes, not descending into nested `scopes` (they are scanned as scopes of their own)."""
+    out, todo = [], list(ast.iter_child_nodes(scope))
+    while todo:
+        n = todo.pop()
+        out.append(n)
+        if not isinstance(n, scopes):
+            todo.extend(ast.iter_child_nodes(n))
+    return out
+
+
 def fake_sig(fn) -> Sig:
     """The signature of a fake's function or method, in the stubs' terms."""
     params = list(inspect.signature(fn).parameters.values())

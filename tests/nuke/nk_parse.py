@@ -50,39 +50,31 @@ class Script:
 # -- TCL words -----------------------------------------------------------------------------------------
 
 
-def _skip_brackets(text: str, i: int) -> int:
-    """Index after the `]` matching the `[` at i (command substitution may hold spaces, quotes, braces)."""
+def _matching(text: str, i: int, open_: str, close: str, unclosed: str) -> int:
+    """Index after the `close` matching the `open_` at i, skipping backslash escapes."""
     depth = 0
     while i < len(text):
         c = text[i]
         if c == "\\":
             i += 2
             continue
-        if c == "[":
+        if c == open_:
             depth += 1
-        elif c == "]":
+        elif c == close:
             depth -= 1
             if depth == 0:
                 return i + 1
         i += 1
-    raise NkSyntaxError("unterminated [command]")
+    raise NkSyntaxError(unclosed)
+
+
+def _skip_brackets(text: str, i: int) -> int:
+    """Index after the `]` matching the `[` at i (command substitution may hold spaces, quotes, braces)."""
+    return _matching(text, i, "[", "]", "unterminated [command]")
 
 
 def _braced_end(text: str, i: int) -> int:
-    depth = 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    raise NkSyntaxError("unbalanced braces")
+    return _matching(text, i, "{", "}", "unbalanced braces")
 
 
 def _quoted_end(text: str, i: int) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from stubsig import Sig, compatible, fake_sig
+from stubsig import Sig, compatible, fake_sig, own_nodes
 
 REPO = Path(__file__).resolve().parents[2]
 ADAPTER = sorted((REPO / "plugins" / "nuke").rglob("*.py")) + [REPO / "core" / "shotbridge" / "nkscript.py"]
@@ -153,20 +153,9 @@ class Scanner(ast.NodeVisitor):
         self._scope(self.tree, {})
         return self
 
-    @staticmethod
-    def _own_nodes(scope: ast.AST) -> list[ast.AST]:
-        """The scope's nodes, not descending into nested functions (they are scopes of their own)."""
-        out, todo = [], list(ast.iter_child_nodes(scope))
-        while todo:
-            n = todo.pop()
-            out.append(n)
-            if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                todo.extend(ast.iter_child_nodes(n))
-        return out
-
     def _scope(self, scope: ast.AST, outer: dict[str, str]) -> None:
         """Type the scope's names (to a fixpoint), check its calls, then its nested functions."""
-        body = self._own_nodes(scope)
+        body = own_nodes(scope)
         self.env = dict(outer)
         if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for arg in scope.args.posonlyargs + scope.args.args + scope.args.kwonlyargs:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from stubsig import Sig, compatible, fake_sig
+from stubsig import Sig, compatible, fake_sig, own_nodes
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "plugins" / "resolve"
@@ -209,18 +209,8 @@ class Scanner:
         self._scope(self.tree, {}, None)
         return self
 
-    @staticmethod
-    def _own_nodes(scope: ast.AST) -> list[ast.AST]:
-        out, todo = [], list(ast.iter_child_nodes(scope))
-        while todo:
-            n = todo.pop()
-            out.append(n)
-            if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                todo.extend(ast.iter_child_nodes(n))
-        return out
-
     def _scope(self, scope: ast.AST, outer: dict[str, str], self_class: str | None) -> None:
-        body = self._own_nodes(scope)
+        body = own_nodes(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda))
         self.env = dict(outer)
         self.self_class = self_class
         if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
