@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from . import anydict
+
 KEY = "cdl"
 Triple = tuple[float, float, float]
 
@@ -60,9 +62,9 @@ def _triple(value: Any, default: float) -> Triple:
 
 
 def get_cdl(obj: Any) -> CDL | None:
-    data = obj.metadata.get(KEY)
-    return CDL.from_metadata(dict(data)) if data else None
+    data = anydict.get(obj, KEY)
+    return CDL.from_metadata(data) if data else None
 
 
 def set_cdl(obj: Any, cdl: CDL) -> None:
-    obj.metadata[KEY] = cdl.to_metadata()
+    anydict.put(obj, KEY, cdl.to_metadata())

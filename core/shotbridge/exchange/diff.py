@@ -17,6 +17,7 @@ from typing import Literal
 import opentimelineio as otio
 from pydantic import BaseModel, Field
 
+from . import anydict
 from .shots import as_timeline, identity, source_of
 from .takes import DEFAULT
 
@@ -78,16 +79,15 @@ def _entries(obj) -> list[_Entry]:
     out: list[_Entry] = []
     for track in timeline.video_tracks():
         ranges = track.range_of_all_children()
-        for item in track:
+        for item in anydict.listed(track):
             if not isinstance(item, otio.schema.Clip):
                 continue
             src = item.trimmed_range()
             speed = 1.0
-            effects = item.effects
-            for effect in effects if len(effects) else ():  # an empty loop over OTIO's list costs ~13 us
+            for effect in anydict.listed(item.effects):
                 if isinstance(effect, otio.schema.LinearTimeWarp):
                     speed *= effect.time_scalar
-            keys = set(item.metadata)  # read once: each lookup of a missing key costs OTIO a C++ exception
+            keys = anydict.keys(item)  # read once (see anydict)
             state = ShotState(
                 name=item.name, track=track.name, position=len(out), source=source_of(item, keys),
                 source_start=src.start_time.value, source_end=src.end_time_exclusive().value,
