@@ -24,7 +24,7 @@ from pydantic import TypeAdapter
 
 from . import config
 from .errors import BackendUnreachable, HashMismatch, JobFailed, ShotBridgeError, error_for
-from .hashing import CHUNK, sha256_file
+from .hashing import CHUNK, HashCache
 from .models import (
     Asset,
     Character,
@@ -182,7 +182,7 @@ class Client:
         path = Path(path)
         if not path.is_file():
             raise ShotBridgeError(f"Cannot upload {path}: no such file.")
-        digest = sha256_file(path)
+        digest = HashCache(self.cache_dir / "hashes.sqlite3").sha256(path)
         existing = self.asset(project, digest)
         if existing is not None:
             return existing

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 import threading
+import time
 
 import pytest
 import requests
@@ -101,6 +103,23 @@ def test_upload_is_by_content_and_asks_first(admin, project, movie, monkeypatch)
     again = admin.upload(project.id, movie)
     assert again.sha256 == first.sha256
     assert len(calls) == 1 and calls[0][0] == "GET", "a repeat upload costs one request"
+
+
+def test_a_plate_sent_to_a_second_project_is_not_hashed_again(admin, project, movie, tmp_path, monkeypatch):
+    plate = tmp_path / "plate.mp4"
+    plate.write_bytes(movie.read_bytes())
+    old = time.time() - 60
+    os.utime(plate, (old, old))
+    from shotbridge import hashing
+
+    reads = []
+    real = hashing.sha256_file
+    monkeypatch.setattr(hashing, "sha256_file", lambda p: reads.append(p) or real(p))
+    first = admin.upload(project.id, plate)
+    other = admin.create_project(f"second-{os.urandom(3).hex()}")
+    again = admin.upload(other.id, plate)  # the bytes go (the other project lacks them), the hashing does not
+    assert again.sha256 == first.sha256 and admin.asset(other.id, first.sha256) is not None
+    assert len(reads) == 1
 
 
 def test_download_into_cache_atomically(admin, project, movie, tmp_path):

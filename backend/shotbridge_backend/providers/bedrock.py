@@ -40,6 +40,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
+from shotbridge.hashing import sha256_file
 from shotbridge.models import CostEstimate, DataKind, ProviderKind
 
 from ..operations.base import Canceled
@@ -327,7 +328,7 @@ class BedrockProvider(ProviderAdapter):
         mask_path = session.work_dir / "mask_nova.png"
         nova.save(mask_path, "PNG")
         mask_image = InputImage(role=MASK, path=mask_path, kind=masks[0].kind,
-                                source_sha256=masks[0].source_sha256 or _sha256_file(masks[0].path))
+                                source_sha256=masks[0].source_sha256 or sha256_file(masks[0].path))
         sent = [session.outgoing(prepared.image), session.outgoing(mask_image)]
         task_type, key = ("OUTPAINTING", "outPaintingParams") if outpaint else ("INPAINTING", "inPaintingParams")
         params: dict[str, Any] = {"image": _b64(sent[0].data), "maskImage": _b64(sent[1].data)}
@@ -752,10 +753,6 @@ class _Wire:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _seed(seed: int | None, top: int) -> int:
