@@ -13,6 +13,7 @@ import re
 import warnings as pywarnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import opentimelineio as otio
 
@@ -65,13 +66,21 @@ def read(path: str | Path, rate: float | None = None) -> ReadResult:
 
 
 def _read_otio_json(path: Path) -> ReadResult:
+    try:  # OTIO parses the file itself; only a file it refuses costs a second look
+        obj = otio.adapters.read_from_file(str(path), adapter_name="otio_json")
+    except (ValueError, otio.exceptions.OTIOError) as exc:
+        return _read_otio_json_repaired(path, exc)
+    return ReadResult(obj, "otio_json", _rate_of(obj))
+
+
+def _read_otio_json_repaired(path: Path, refusal: Exception) -> ReadResult:
+    """A file with a byte-order mark, or with schemas newer than this OTIO that we can downgrade."""
     raw = path.read_bytes()
-    notes: list[str] = []
     downgrade = any(f'"{schema}"'.encode() in raw for schema in DOWNGRADES)
     if not downgrade and not raw.startswith(b"\xef\xbb\xbf"):
-        text = None  # the common case: OTIO parses the file itself (no Python copy of a large string)
-    else:
-        text = raw.decode("utf-8-sig")
+        _refuse(path, refusal)
+    text = raw.decode("utf-8-sig")
+    notes: list[str] = []
     if downgrade:
         data = json.loads(text)
         counts: dict[str, int] = {}
@@ -81,14 +90,17 @@ def _read_otio_json(path: Path) -> ReadResult:
             notes.append(f"{path.name}: {n} {schema} object(s) written by a newer OTIO read as "
                          f"{DOWNGRADES[schema]}; fields this version lacks kept under metadata['otio_newer']")
     try:
-        obj = (otio.adapters.read_from_file(str(path), adapter_name="otio_json") if text is None
-               else otio.adapters.read_from_string(text, "otio_json"))
-    except otio.exceptions.UnsupportedSchemaError as exc:
+        obj = otio.adapters.read_from_string(text, "otio_json")
+    except (ValueError, otio.exceptions.OTIOError) as exc:
+        _refuse(path, exc)
+    return ReadResult(obj, "otio_json", _rate_of(obj), notes)
+
+
+def _refuse(path: Path, exc: Exception) -> NoReturn:
+    if isinstance(exc, otio.exceptions.UnsupportedSchemaError):
         raise UnsupportedContent(f"{path.name}: {exc} (written by a newer OpenTimelineIO than "
                                  f"{otio.__version__}); update OpenTimelineIO or re-export.") from exc
-    except (ValueError, otio.exceptions.OTIOError) as exc:
-        raise ExchangeError(f"{path.name}: not a readable OTIO file: {exc}") from exc
-    return ReadResult(obj, "otio_json", _rate_of(obj), notes)
+    raise ExchangeError(f"{path.name}: not a readable OTIO file: {exc}") from exc
 
 
 def _downgrade(node, counts: dict[str, int]) -> None:
