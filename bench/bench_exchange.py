@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import opentimelineio as otio
@@ -53,39 +54,35 @@ def best(fn, n: int = 3) -> float:
     return min(times)
 
 
+def plain_read_write(src: Path, dest: Path) -> None:
+    otio.adapters.write_to_file(otio.adapters.read_from_file(str(src)), str(dest))
+
+
+def extract_annotate_write_read(timeline: otio.schema.Timeline, out: Path, full: bool) -> None:
+    shots = extract_shots(timeline)
+    for i, clip in enumerate(timeline.find_clips()):
+        set_facts(clip, Facts(id=shots[i].id, job_id="job-1", operation="check_consistency", characters=["hero"]))
+        if full:
+            set_cdl(clip, CDL(slope=(1.1, 1.0, 0.9)))
+            if i % 10 == 0:
+                add_finding(clip, otio.opentime.TimeRange(clip.source_range.start_time, rt(1)),
+                            {"kind": "drift", "expected": "hero"})
+    io.write(timeline, out)
+    io.read(out)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "src.otio"
         otio.adapters.write_to_file(build(10_000, 4), str(src))
 
-        def plain() -> None:
-            otio.adapters.write_to_file(otio.adapters.read_from_file(str(src)), str(Path(tmp) / "plain.otio"))
-
-        base = best(plain)
+        base = best(partial(plain_read_write, src, Path(tmp) / "plain.otio"))
         print(f"10,000 clips x 4 tracks: plain OTIO read + write {base:.2f} s (target for ShotBridge: <= 1.5x)")
         for full in (True, False):
-            timeline = io.read(src).timeline  # fresh each time, so neither run finds the other's work
-
-            def ours() -> None:
-                shots = extract_shots(timeline)
-                for i, clip in enumerate(timeline.find_clips()):
-                    set_facts(clip, Facts(id=shots[i].id, job_id="job-1", operation="check_consistency",
-                                          characters=["hero"]))
-                    if full:
-                        set_cdl(clip, CDL(slope=(1.1, 1.0, 0.9)))
-                        if i % 10 == 0:
-                            add_finding(clip, otio.opentime.TimeRange(clip.source_range.start_time, rt(1)),
-                                        {"kind": "drift", "expected": "hero"})
-                io.write(timeline, out)
-                io.read(out)
-
             out = Path(tmp) / f"ours-{full}.otio"
-            mine = best(ours, 1)
-
-            def plain_annotated() -> None:
-                otio.adapters.write_to_file(otio.adapters.read_from_file(str(out)), str(Path(tmp) / "p2.otio"))
-
-            floor = best(plain_annotated)
+            timeline = io.read(src).timeline  # fresh each time, so neither run finds the other's work
+            mine = best(partial(extract_annotate_write_read, timeline, out, full), 1)
+            floor = best(partial(plain_read_write, out, Path(tmp) / "plain-annotated.otio"))
             what = "facts + CDL on every shot, a finding on every 10th" if full else "facts on every shot"
             print(f"  ShotBridge extract + annotate ({what}) + write + read: {mine:.2f} s -> {mine / base:.2f}x; "
                   f"the file grows {out.stat().st_size / src.stat().st_size:.2f}x, and plain OTIO read + write "

@@ -75,6 +75,7 @@ class Backend:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database_url)
+        self.tokens = auth.TokenCache(self.db)
         self.store = AssetStore(settings.asset_dir)
         self.broker = Broker()
         self.registry = Registry.load(settings.providers_file)

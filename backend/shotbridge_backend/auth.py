@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +73,25 @@ def lookup(db: Database, token: str) -> Principal | None:
     with db.session() as s:
         row = s.execute(select(TokenRow).where(TokenRow.token_hash == digest(token))).scalar_one_or_none()
         return None if row is None else Principal(project_id=row.project_id, token_id=row.token_hash[:16])
+
+
+class TokenCache:
+    """Tokens verified in the last `ttl` seconds, so that a panel following its jobs does not cost a database
+    query per request. A token removed from a shared database stops working within `ttl`."""
+
+    def __init__(self, db: Database, ttl: float = 10.0, size: int = 1024):
+        self.db, self.ttl, self.size = db, ttl, size
+        self._known: dict[str, tuple[float, Principal]] = {}
+
+    def cached(self, token: str) -> Principal | None:
+        hit = self._known.get(token)
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < self.ttl else None
+
+    def lookup(self, token: str) -> Principal | None:
+        """From the database (blocking: call it off the event loop); unknown tokens are never cached."""
+        principal = lookup(self.db, token)
+        if principal is not None:
+            if len(self._known) >= self.size:
+                self._known.clear()
+            self._known[token] = (time.monotonic(), principal)
+        return principal

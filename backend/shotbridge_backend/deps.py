@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from shotbridge.models import Asset, AssetOrigin, Job, Problem, Project
 
@@ -27,19 +28,21 @@ def field_problem(status: int, title: str, field: str, message: str) -> ApiProbl
     return ApiProblem(status, title, message, [{"field": field, "message": message}])
 
 
-def get_backend(request: Request) -> Backend:
+async def get_backend(request: Request) -> Backend:  # async: no thread hop for a dict lookup
     return request.app.state.backend
 
 
 BackendDep = Annotated["Backend", Depends(get_backend)]
 
 
-def authenticate(backend: BackendDep, authorization: Annotated[str | None, Header()] = None) -> auth.Principal:
+async def authenticate(backend: BackendDep, authorization: Annotated[str | None, Header()] = None
+                       ) -> auth.Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise ApiProblem(401, "Missing token",
                          "Send 'Authorization: Bearer <token>'. The embedded backend's token is in "
                          f"{backend.settings.token_file}; the CLI and client read it from there.")
-    principal = auth.lookup(backend.db, authorization[7:].strip())
+    token = authorization[7:].strip()
+    principal = backend.tokens.cached(token) or await run_in_threadpool(backend.tokens.lookup, token)
     if principal is None:
         raise ApiProblem(401, "Invalid token",
                          "The token is not known to this backend. Use the one in "

@@ -75,3 +75,10 @@ def test_reads_come_back_as_plain_python():
     time = otio.opentime.RationalTime(5, 24)
     clip.metadata["t"] = {"at": time}
     assert anydict.get(clip, "t") == {"at": time}
+
+
+def test_without_the_fast_type_put_uses_otios_setter(monkeypatch):
+    monkeypatch.setattr(anydict, "PyAny", None)
+    clip = otio.schema.Clip(name="c")
+    anydict.put(clip, "cdl", {"asc_sat": 0.5})
+    assert anydict.get(clip, "cdl") == {"asc_sat": 0.5}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -140,7 +141,8 @@ class Operation:
         raise NotImplementedError  # every concrete operation overrides this
 
     @classmethod
-    def asset_fields(cls) -> list[str]:
+    @functools.cache  # per operation class: building the JSON schema costs ~1 ms, on every submit
+    def asset_fields(cls) -> tuple[str, ...]:
         """Parameter fields that name uploaded assets (single refs or lists of refs)."""
         names = []
         for name, prop in cls.params.model_json_schema().get("properties", {}).items():
@@ -148,4 +150,4 @@ class Operation:
             candidates = [items, *items.get("anyOf", [])]
             if any(c.get("format") == "asset" for c in candidates):
                 names.append(name)
-        return names
+        return tuple(names)
