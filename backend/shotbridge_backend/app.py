@@ -418,12 +418,16 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "Server-sent events; each `data:` line is a Job"}})
     async def job_events(job_id: str, backend: BackendDep, principal: PrincipalDep) -> StreamingResponse:
-        await run_in_threadpool(job_row, backend, principal, job_id)
+        queue = backend.broker.subscribe(job_id)  # before the read, so no update can fall between the two
+        try:
+            first = await run_in_threadpool(job_row, backend, principal, job_id)  # 404 before any byte is sent
+        except BaseException:
+            backend.broker.unsubscribe(job_id, queue)
+            raise
 
         async def stream():
-            queue = backend.broker.subscribe(job_id)
+            job = first
             try:
-                job = await run_in_threadpool(job_row, backend, principal, job_id)
                 yield _sse(job)
                 while not job.status.terminal:
                     try:

@@ -29,9 +29,10 @@ class Broker:
                 self._subscribers.pop(job_id, None)
 
     def publish(self, job: Job) -> None:
-        """Safe from any thread."""
+        """Safe from any thread. A job's last update also ends its subscriptions (a stream that never
+        started, its client gone, is not kept for ever)."""
         with self._lock:
-            subs = list(self._subscribers.get(job.id, ()))
+            subs = list(self._subscribers.pop(job.id, ()) if job.status.terminal else self._subscribers.get(job.id, ()))
         for loop, queue in subs:
             try:
                 loop.call_soon_threadsafe(queue.put_nowait, job)
