@@ -4,7 +4,9 @@
 
 Each figure is printed with a ratio against a baseline measured in the same run on the same machine:
 - per-job overhead (submit -> done, trivial `echo`) vs one bare GET /v1/health round trip;
-- upload/download of a file vs a plain byte copy of the same file over a loopback TCP socket;
+- upload/download of a file vs a plain byte copy of the same file over a loopback TCP socket (a first upload, with
+  the client's hash cache empty, and one whose hash the client knows), with the CPU each transfer uses and the best
+  ratio that much work, or the least any verified transfer must do, allows on this machine's cores;
 - the client's peak memory during the upload, above its resident size before it.
 Targets: p50 <= 10 ms, p99 <= 50 ms; transfer >= 0.7 of the baseline; client memory < 100 MiB.
 """
@@ -168,7 +170,7 @@ def bench_transfer(backend: EmbeddedBackend, client: Client, mib: int, work: Pat
     print(f"  for scale: one sha256 pass over the file alone takes {hashed:.2f} s ({b / hashed:.2f} of the plain "
           "copy); the upload hashes it twice (the client before asking, the server while storing), the download once")
     cores = len(os.sched_getaffinity(0))
-    need = {k: min(v) for k, v in cpus.items()}
+    need = {name: min(v) for name, v in cpus.items()}
     print(f"CPU time, client + server, least of the trials: plain copy {need['copy']:.2f} s, upload "
           f"{need['upload']:.2f} s, download {need['download']:.2f} s. On {cores} cores the least wall time "
           f"that much work allows gives at best a ratio of {b / (need['upload'] / cores):.2f} for the upload and "
