@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -58,6 +59,43 @@ def own_nodes(scope: ast.AST, scopes: tuple[type, ...] = (ast.FunctionDef, ast.A
         if not isinstance(n, scopes):
             todo.extend(ast.iter_child_nodes(n))
     return out
+
+
+def type_scope(scope: ast.AST, body: list[ast.AST], env: dict[str, str], annotated: Callable[[str], str | None],
+               type_of: Callable[[ast.AST], str | None], self_class: str | None = None,
+               self_attrs: dict[str, str] | None = None) -> None:
+    """Type a scope's names into `env`: its arguments from their annotations (`self` as `self_class`), then,
+    to a fixpoint, annotated names, what assignments and walruses give, and loop variables over `list:` types.
+    `annotated` types an annotation's text; `self_attrs` collects the types of `self.x = ...` assignments."""
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        args = scope.args
+        for arg in args.posonlyargs + args.args + args.kwonlyargs:
+            t = annotated(ast.unparse(arg.annotation)) if arg.annotation is not None else None
+            if arg.arg == "self" and self_class:
+                t = self_class
+            if t:
+                env[arg.arg] = t
+            else:
+                env.pop(arg.arg, None)
+    declared = {n.target.id for n in body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+    for _ in range(4):
+        for n in body:
+            if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name):
+                if t := annotated(ast.unparse(n.annotation)):
+                    env[n.target.id] = t
+            elif isinstance(n, (ast.Assign, ast.NamedExpr)):
+                targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+                t = type_of(n.value)
+                for target in targets:
+                    if isinstance(target, ast.Name) and t and target.id not in declared:
+                        env[target.id] = t
+                    elif isinstance(target, ast.Attribute) and ast.unparse(target.value) == "self" and t \
+                            and self_attrs is not None:
+                        self_attrs.setdefault(target.attr, t)
+            elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.target, ast.Name):
+                t = type_of(n.iter)
+                if t and t.startswith("list:"):
+                    env[n.target.id] = t[5:]
 
 
 def fake_sig(fn) -> Sig:

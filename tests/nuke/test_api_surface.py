@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from stubsig import Sig, compatible, fake_sig, own_nodes
+from stubsig import Sig, compatible, fake_sig, own_nodes, type_scope
 
 REPO = Path(__file__).resolve().parents[2]
 ADAPTER = sorted((REPO / "plugins" / "nuke").rglob("*.py")) + [REPO / "core" / "shotbridge" / "nkscript.py"]
@@ -157,28 +157,7 @@ class Scanner(ast.NodeVisitor):
         """Type the scope's names (to a fixpoint), check its calls, then its nested functions."""
         body = own_nodes(scope)
         self.env = dict(outer)
-        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for arg in scope.args.posonlyargs + scope.args.args + scope.args.kwonlyargs:
-                if arg.annotation is not None and (t := simple_type(ast.unparse(arg.annotation))):
-                    self.env[arg.arg] = t
-                else:
-                    self.env.pop(arg.arg, None)
-        declared = {n.target.id for n in body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
-        for _ in range(4):
-            for n in body:
-                if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name):
-                    if t := simple_type(ast.unparse(n.annotation)):
-                        self.env[n.target.id] = t
-                elif isinstance(n, (ast.Assign, ast.NamedExpr)):
-                    targets = n.targets if isinstance(n, ast.Assign) else [n.target]
-                    t = self.type_of(n.value)
-                    for target in targets:
-                        if isinstance(target, ast.Name) and t and target.id not in declared:
-                            self.env[target.id] = t
-                elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.target, ast.Name):
-                    t = self.type_of(n.iter)
-                    if t and t.startswith("list:"):
-                        self.env[n.target.id] = t[5:]
+        type_scope(scope, body, self.env, simple_type, self.type_of)
         for n in body:
             self._check(n)
         env = self.env

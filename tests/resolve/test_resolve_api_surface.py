@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from stubsig import Sig, compatible, fake_sig, own_nodes
+from stubsig import Sig, compatible, fake_sig, own_nodes, type_scope
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "plugins" / "resolve"
@@ -213,35 +213,8 @@ class Scanner:
         body = own_nodes(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda))
         self.env = dict(outer)
         self.self_class = self_class
-        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            args = scope.args
-            for arg in args.posonlyargs + args.args + args.kwonlyargs:
-                t = simple_type(ast.unparse(arg.annotation), self.known) if arg.annotation is not None else None
-                if arg.arg == "self" and self_class:
-                    t = self_class
-                if t:
-                    self.env[arg.arg] = t
-                else:
-                    self.env.pop(arg.arg, None)
-        declared = {n.target.id for n in body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
-        for _ in range(4):
-            for n in body:
-                if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name):
-                    if t := simple_type(ast.unparse(n.annotation), self.known):
-                        self.env[n.target.id] = t
-                elif isinstance(n, (ast.Assign, ast.NamedExpr)):
-                    targets = n.targets if isinstance(n, ast.Assign) else [n.target]
-                    t = self.type_of(n.value)
-                    for target in targets:
-                        if isinstance(target, ast.Name) and t and target.id not in declared:
-                            self.env[target.id] = t
-                        elif isinstance(target, ast.Attribute) and ast.unparse(target.value) == "self" and t \
-                                and self_class in self.registry.classes:
-                            self.registry.classes[self_class].attrs.setdefault(target.attr, t)
-                elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.target, ast.Name):
-                    t = self.type_of(n.iter)
-                    if t and t.startswith("list:"):
-                        self.env[n.target.id] = t[5:]
+        own = self.registry.classes.get(self_class) if self_class else None
+        type_scope(scope, body, self.env, self._local, self.type_of, self_class, own.attrs if own else None)
         self.call_funcs = {id(n.func) for n in body if isinstance(n, ast.Call)}
         for n in body:
             self._check(n)
