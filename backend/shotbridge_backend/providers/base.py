@@ -146,7 +146,8 @@ class ProviderAdapter:
         return CostEstimate(provider=self.name, amount=0.0, unit="USD", note="no charge")
 
     def generate(self, request: GenerationRequest, session: ProviderSession) -> Generated:
-        raise NotImplementedError(f"{type(self).__name__} does not generate")  # local analysis-only adapters
+        # Every adapter in this package implements it; an adapter added without one fails its first job loudly.
+        raise NotImplementedError(f"{type(self).__name__} declares tasks but implements no generate()")
 
     # -- shared --------------------------------------------------------------------------------------------
 
