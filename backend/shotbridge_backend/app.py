@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import uuid
 from contextlib import asynccontextmanager
@@ -21,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shotbridge import __version__
+from shotbridge.hashing import sha256_json
 from shotbridge.models import (
     SHA256_RE,
     Asset,
@@ -317,7 +316,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         clean = params.model_dump(mode="json")
         _check_assets(backend, pid, project, op, clean)
         provider = _route(backend, pid, prow.name, op, params, body.provider)
-        digest = hashlib.sha256(json.dumps([op.name, clean, provider.name], sort_keys=True).encode()).hexdigest()
+        digest = sha256_json([op.name, clean, provider.name])
         with backend.db.session() as s:
             if idempotency_key:
                 prior = s.scalars(select(JobRow).where(JobRow.project_id == pid,

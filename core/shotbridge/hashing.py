@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,11 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_json(value: Any) -> str:
+    """The digest of a JSON value, independent of key order (request digests, idempotency, stable keys)."""
+    return sha256_bytes(json.dumps(value, sort_keys=True).encode())
 
 
 class HashCache:

@@ -13,8 +13,6 @@ project's policy decides which of them may go where, before the first request.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from shotbridge.exchange.facts import Facts, set_facts
 from shotbridge.exchange.takes import add_take, next_take_key, place_on_track
+from shotbridge.hashing import sha256_json
 from shotbridge.models import AssetRef, DataKind, OutputRef, PickedAssetRef, TimelineRef
 
 from ..providers.base import (
@@ -111,7 +110,7 @@ class Generative(Operation):
 
 
 def digest(params: BaseModel) -> str:
-    return hashlib.sha256(json.dumps(params.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    return sha256_json(params.model_dump(mode="json"))
 
 
 def references(ctx: JobContext, params: Conditioning, shot_characters: list[str]) -> list[InputImage]:

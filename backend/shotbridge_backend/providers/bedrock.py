@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import io
 import json
 import logging
@@ -40,7 +39,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-from shotbridge.hashing import sha256_file
+from shotbridge.hashing import sha256_bytes, sha256_file
 from shotbridge.models import CostEstimate, DataKind, ProviderKind
 
 from ..operations.base import Canceled
@@ -555,7 +554,7 @@ class BedrockProvider(ProviderAdapter):
         else:
             note = f"first frame converted to 8-bit RGB ({picture.mode})"
         return InputImage(role=image.role, path=path, kind=image.kind,
-                          source_sha256=image.source_sha256 or hashlib.sha256(data).hexdigest()), note
+                          source_sha256=image.source_sha256 or sha256_bytes(data)), note
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -575,10 +574,10 @@ class BedrockProvider(ProviderAdapter):
             from PIL import Image
 
             converted = converted.resize(target, Image.Resampling.LANCZOS)
-        path = session.work_dir / f"{image.role}_{hashlib.sha256(data).hexdigest()[:12]}_nova.png"
+        path = session.work_dir / f"{image.role}_{sha256_bytes(data)[:12]}_nova.png"
         converted.save(path, "PNG")
         return _Prepared(InputImage(role=image.role, path=path, kind=image.kind,
-                                    source_sha256=image.source_sha256 or hashlib.sha256(data).hexdigest()),
+                                    source_sha256=image.source_sha256 or sha256_bytes(data)),
                          size, target, note)
 
     def _input_pixels(self, request: GenerationRequest) -> int:

@@ -7,7 +7,6 @@ websockets), call `gate` + `record`/`finish` around each call. Inputs leave only
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import socket
@@ -24,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from shotbridge.hashing import sha256_bytes
 from shotbridge.models import DataKind, EgressAsset, PolicyDecision
 
 from ..operations.base import Canceled
@@ -109,7 +109,7 @@ class ProviderSession:
             clean = clean_image(image.path.read_bytes())
         except SanitizeError as exc:
             raise ProviderError(f"input '{image.role}' cannot be sent to {self.provider.name}: {exc}") from exc
-        sha = hashlib.sha256(clean.data).hexdigest()
+        sha = sha256_bytes(clean.data)
         asset = EgressAsset(sha256=sha, size=len(clean.data), role=image.role, kind=image.kind,
                             source_sha256=image.source_sha256, stripped=clean.stripped)
         return Outgoing(clean.data, f"{image.role}_{sha[:12]}{clean.extension}", clean.media_type, asset)

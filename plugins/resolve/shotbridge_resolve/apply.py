@@ -16,7 +16,6 @@ and file. Results for items that are gone are reported, not raised.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from shotbridge.exchange.cdl import CDL, get_cdl
 from shotbridge.exchange.facts import get_facts
 from shotbridge.exchange.markers import list_findings
 from shotbridge.exchange.takes import DEFAULT
+from shotbridge.hashing import sha256_json
 from shotbridge.timeline_upload import local_path
 
 from . import bins, cuts
@@ -137,7 +137,7 @@ def plain(value):
 def finding_key(finding: dict, job: str) -> str:
     """Stable for one finding of one job: what makes a repeated apply recognise its own marker."""
     essence = {k: finding.get(k) for k in ("kind", "expected", "found", "frames")}
-    return hashlib.sha256(json.dumps([job, essence], sort_keys=True).encode()).hexdigest()[:16]
+    return sha256_json([job, essence])[:16]
 
 
 def _our_marker(marker: dict) -> dict | None:
@@ -210,7 +210,7 @@ def clear_findings(info: ItemInfo) -> int:
 
 def look_version(cdl: CDL) -> str:
     values = cdl.rounded()
-    digest = hashlib.sha256(json.dumps(values.to_metadata(), sort_keys=True).encode()).hexdigest()[:8]
+    digest = sha256_json(values.to_metadata())[:8]
     return f"ShotBridge look {digest}"
 
 
