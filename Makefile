@@ -11,7 +11,7 @@ DEMO_OUT  ?= demo-output
 # run there too, in a venv with the core alone (no backend, no Qt, no numpy).
 PY310_VENV  := .venv-py310
 PY310_STAMP := $(PY310_VENV)/.installed
-CORE_TESTS  := tests/unit/test_client_retries.py tests/unit/test_config.py $(wildcard tests/exchange tests/nuke tests/resolve)
+CORE_TESTS  := tests/unit/test_client_retries.py tests/unit/test_config.py tests/unit/test_safenames.py $(wildcard tests/exchange tests/nuke tests/resolve)
 
 .PHONY: all venv demo test test-main test-py310 lint clean
 

@@ -8,6 +8,7 @@ import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +38,7 @@ from shotbridge.models import (
     ProjectWithToken,
     Provider,
 )
+from shotbridge.safenames import safe_name
 
 from . import audit, auth, characters, routing, timelines
 from .db import AssetRow, Database, JobRow, ProjectRow
@@ -280,11 +282,11 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
                              f"The upload is {content_length} bytes; the configured limit is {limit} "
                              "(SHOTBRIDGE_MAX_ASSET_BYTES). Split the media or raise the limit.")
         backend.store.check_space(content_length or 0)
+        # The name is only a label, but operations name files after it: made safe here, before it is stored.
+        filename = safe_name(unquote(x_shotbridge_filename), "X-ShotBridge-Filename", default="")
         size = await backend.store.receive(request.stream(), sha256, limit)
-        from urllib.parse import unquote
-
         row = AssetRow(project_id=pid, sha256=sha256, size=size, media_type=x_shotbridge_media_type[:200],
-                       filename=unquote(x_shotbridge_filename)[:500], origin="uploaded")
+                       filename=filename, origin="uploaded")
 
         def save() -> Asset:
             with backend.db.session() as s:

@@ -202,8 +202,7 @@ def signed_take(client: Client, project: str, out: Path, media_dir: Path, keys: 
     sent = upload_timeline(client, project, folder / "logo_cut.otio")
     mask_asset = client.upload(project, folder / "logo_mask.png")
     job = client.run(project, "inpaint", {"timeline": sent.sha256, "media": sent.media, "mask": mask_asset.sha256})
-    for ref in job.outputs:
-        client.download(project, ref.sha256, folder / ref.name)
+    client.download_outputs(job, folder)
     (shot,) = job.result["shots"]
     first = next(ref.name for ref in job.outputs if ref.name.endswith(".png"))
     check = verify_file(folder / first, trust_anchors_path(keys))
@@ -233,7 +232,7 @@ def consistency_and_look(client: Client, project: str, out: Path, faces: Path) -
     print(f"  character bible: {', '.join(sorted(demo['bible']))}")
     sent = upload_timeline(client, project, cut)
     job = client.run(project, "check_consistency", {"timeline": sent.sha256, "media": sent.media})
-    paths = {ref.name: client.download(project, ref.sha256, out / "consistency" / ref.name) for ref in job.outputs}
+    paths = client.download_outputs(job, out / "consistency")
     for shot in job.result["consistency"]["shots"]:
         if not shot["findings"]:
             print(f"    {shot['name']}: ok ({', '.join(shot['expected']) or 'no faces'})")
@@ -244,7 +243,7 @@ def consistency_and_look(client: Client, project: str, out: Path, faces: Path) -
     look = demo["look"]
     job = client.run(project, "match_look", {"timeline": sent.sha256, "media": sent.media,
                                              "reference": look["reference"], "targets": ["sh040"]})
-    paths = {ref.name: client.download(project, ref.sha256, out / "look" / ref.name) for ref in job.outputs}
+    paths = client.download_outputs(job, out / "look")
     for t in job.result["look"]["targets"]:
         cdl = t["cdl"]
         print(f"    {t['name']} -> {look['reference']}: mean dE2000 {t['delta_e_before']:.2f} -> "

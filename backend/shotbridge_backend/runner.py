@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from shotbridge.models import Job, JobStatus, OutputRef, Problem
+from shotbridge.safenames import UnsafeName
 
 from .audit import JobEgress
 from .db import AssetRow, CharacterRow, Database, JobRow, ProjectRow, ReferenceRow, bible_for, utcnow
@@ -216,6 +217,10 @@ class JobRunner:
             errors = [{"field": exc.field, "message": str(exc)}] if exc.field else []
             return JobStatus.failed, None, Problem(
                 title="Operation failed", status=422, detail=str(exc), errors=errors), str(exc)
+        except UnsafeName as exc:  # a name from the request or the timeline that cannot become a file
+            return JobStatus.failed, None, Problem(
+                title="Unsafe name", status=422, detail=str(exc),
+                errors=[{"field": exc.field, "message": exc.reason}]), str(exc)
         except ValidationError as exc:
             return JobStatus.failed, None, Problem(
                 title="Invalid parameters", status=422, detail=str(exc)), "invalid parameters"

@@ -325,20 +325,17 @@ def _is_asset_field(prop: dict) -> bool:
 def _download_outputs(client, job, out: Path) -> dict[str, Path]:
     """The job's files into OUT under their names; a result timeline's generated takes and clips are pointed at
     the downloaded frames (absolute file URLs), so the timeline plays wherever it is opened from."""
-    paths = {}
-    for ref in job.outputs:
-        paths[ref.sha256] = client.download(job.project_id, ref.sha256, out / ref.name)
-    by_name = {ref.name: paths[ref.sha256] for ref in job.outputs}
-    for ref in job.outputs:
-        if ref.name.endswith(".otio"):
+    by_name = client.download_outputs(job, out)
+    for name, path in by_name.items():
+        if name.endswith(".otio"):
             import opentimelineio as otio
 
             from .results import localize
 
-            timeline = otio.adapters.read_from_file(str(paths[ref.sha256]))
+            timeline = otio.adapters.read_from_file(str(path))
             if localize(timeline, by_name):
-                otio.adapters.write_to_file(timeline, str(paths[ref.sha256]))
-    return paths
+                otio.adapters.write_to_file(timeline, str(path))
+    return {ref.sha256: by_name[ref.name] for ref in job.outputs}
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ from .models import (
     Provider,
     TimelineVersion,
 )
+from .safenames import UnsafeName, clashing, inside
 
 RETRY_STATUS = {429, 503}
 IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
@@ -246,6 +247,17 @@ class Client:
             shutil.copyfile(cached, tmp)
         os.replace(tmp, dest)
         return dest
+
+    def download_outputs(self, job: Job, folder: str | os.PathLike) -> dict[str, Path]:
+        """A job's outputs into `folder` under their names ({name: path}). Each name must be a plain file name
+        that stays in the folder and no two may differ only in case (one file on macOS and Windows): all are
+        checked before anything is written."""
+        clash = clashing(ref.name for ref in job.outputs)
+        if clash:
+            raise UnsafeName("outputs", clash[0][1], f"differs from {clash[0][0]!r} only in case; the two would "
+                             "be one file on macOS and Windows. Refusing to write the job's outputs.")
+        targets = [(ref, inside(folder, ref.name, "outputs")) for ref in job.outputs]
+        return {ref.name: self.download(job.project_id, ref.sha256, path) for ref, path in targets}
 
     # -- character bible ---------------------------------------------------------------------------------
 

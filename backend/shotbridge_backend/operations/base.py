@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel
 
 from shotbridge.models import DataKind, OutputRef
+from shotbridge.safenames import safe_name, unique_name
 
 if TYPE_CHECKING:
     from ..providers.base import Generated, GenerationRequest, ProviderAdapter, Task
@@ -62,6 +63,7 @@ class JobContext:
         self._references = references
         self._add_generated = add_generated
         self._check_policy = check_policy
+        self._output_names: set[str] = set()  # casefolded
 
     def asset_path(self, sha256: str) -> Path:
         return self._asset_path(sha256)
@@ -80,7 +82,14 @@ class JobContext:
             raise Canceled()
 
     def add_output(self, path: Path, name: str, media_type: str) -> OutputRef:
-        return self._add_output(Path(path), name, media_type)
+        """Store a file as a job output under `name`, made a safe file name and distinct (ignoring case) from
+        the job's other outputs: clients write outputs into one folder under these names."""
+        return self._add_output(Path(path), self._output_name(name), media_type)
+
+    def _output_name(self, name: str) -> str:
+        unique = unique_name(safe_name(name, "output name", default="output"), self._output_names)
+        self._output_names.add(unique.casefold())
+        return unique
 
     def bible(self) -> dict[str, list[list[float]]]:
         """The project's character bible: {name: [identity embedding, ...]}."""
@@ -110,7 +119,7 @@ class JobContext:
         operation and parameters; `ingredients` the inputs as (path, title, media type)."""
         if self._add_generated is None:
             raise OperationError("this backend cannot sign generated files")
-        return self._add_generated(Path(path), name, media_type, generation, ingredients)
+        return self._add_generated(Path(path), self._output_name(name), media_type, generation, ingredients)
 
 
 class Operation:

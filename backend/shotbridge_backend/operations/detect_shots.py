@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from shotbridge.exchange.facts import Facts, set_facts
 from shotbridge.models import AssetRef, OutputRef
+from shotbridge.safenames import safe_name
 
 from .base import JobContext, Operation, OperationError
 from .contact_sheet import contact_sheet
@@ -99,7 +100,7 @@ class DetectShots(Operation):
             )
         timeline = build_timeline(params.name or Path(filename).stem, filename, params.media, rate, done, shots,
                                   (width, height))
-        out = ctx.work_dir / f"{Path(filename).stem or 'shots'}.otio"
+        out = ctx.work_dir / safe_name(f"{Path(filename).stem}.otio", default="shots.otio")
         otio.adapters.write_to_file(timeline, str(out))
         ref = ctx.add_output(out, out.name, "application/vnd.opentimelineio+json")
         thumbnail = contact_sheet(ctx, _frames_at(path, [s.start_frame for s in shots]))

@@ -23,6 +23,7 @@ from shotbridge.exchange.facts import Facts, set_facts
 from shotbridge.exchange.takes import add_take, next_take_key, place_on_track
 from shotbridge.hashing import sha256_json
 from shotbridge.models import AssetRef, DataKind, OutputRef, PickedAssetRef, TimelineRef
+from shotbridge.safenames import MAX_BYTES, safe_name, unique_name
 
 from ..providers.base import (
     FIRST_FRAME,
@@ -38,6 +39,7 @@ from .base import JobContext, Operation, OperationError
 from .timeline_input import TimelineShot, load_timeline, shots_of, timeline_output
 
 AI_TRACK = "ShotBridge AI"
+STEM_BYTES = MAX_BYTES - 24  # room for '.<frame>.png' after a sequence's stem
 MAX_REFERENCES = 4  # reference images per request: enough for identity, small enough for every provider
 FIRST_NEW_FRAME = 1001  # new clips' frames are numbered from 1001, as VFX plates are
 
@@ -153,7 +155,7 @@ def write_frame(ctx: JobContext, source, frame: int, name: str) -> Path:
 
     folder = ctx.work_dir / "in"
     folder.mkdir(exist_ok=True)
-    path = folder / f"{name}.png"
+    path = folder / safe_name(f"{name}.png", default="frame.png")
     Image.fromarray(source.read(frame)).save(path)
     return path
 
@@ -179,7 +181,7 @@ def as_frames(ctx: JobContext, generated, wanted: int, name: str) -> list[Path]:
             ok, frame = capture.read()
             if not ok:
                 break
-            path = ctx.work_dir / f"{name}_{len(out):04d}.png"
+            path = ctx.work_dir / safe_name(f"{name}_{len(out):04d}.png", default="frame.png")
             cv2.imwrite(str(path), frame)
             out.append(path)
     finally:
@@ -195,6 +197,14 @@ class Recorder:
     def __init__(self, ctx: JobContext, op: Operation, params: BaseModel):
         self.ctx, self.op, self.params = ctx, op, params
         self.param_digest = digest(params)
+        self._stems: set[str] = set()
+
+    def stem(self, name: str) -> str:
+        """A safe name for a sequence of output frames ('<stem>.<frame>.png'), distinct ignoring case from the
+        job's other sequences, so a clip's name never becomes a path and two clips never share frames."""
+        stem = unique_name(safe_name(name, "clip name", default="take", max_bytes=STEM_BYTES), self._stems)
+        self._stems.add(stem.casefold())
+        return stem
 
     def store(self, path: Path, name: str, generated, ingredients: list[tuple[Path, str, str]]) -> OutputRef:
         generation = {"provider": self.ctx.provider.name, "model": generated.model,
@@ -256,7 +266,7 @@ class PerFrame(Generative):
         done = 0
         for shot in shots:
             key = next_take_key(shot.clip, self.take_prefix)
-            name = f"{shot.name}_{key}"
+            name = recorder.stem(f"{shot.name}_{key}")
             outputs, generated = [], None
             source = open_shot(shot)
             try:
@@ -328,13 +338,14 @@ class RemoveBackground(PerFrame):
 def place_new_clip(ctx: JobContext, recorder: Recorder, timeline: otio.schema.Timeline, name: str,
                    frames: list[Path], generated, ingredients, rate: float, record_start, facts_extra: dict,
                    characters: list[str]) -> otio.schema.Clip:
-    outputs = [recorder.store(path, f"{name}.{FIRST_NEW_FRAME + i:04d}.png", generated, ingredients)
+    stem = recorder.stem(name)
+    outputs = [recorder.store(path, f"{stem}.{FIRST_NEW_FRAME + i:04d}.png", generated, ingredients)
                for i, path in enumerate(frames)]
     available = otio.opentime.TimeRange(otio.opentime.RationalTime(FIRST_NEW_FRAME, rate),
                                         otio.opentime.RationalTime(len(outputs), rate))
     facts = recorder.facts(generated, outputs, characters, **facts_extra)
     clip = otio.schema.Clip(name=name, source_range=available,
-                            media_reference=sequence_ref(name, outputs, FIRST_NEW_FRAME, rate, available, facts))
+                            media_reference=sequence_ref(stem, outputs, FIRST_NEW_FRAME, rate, available, facts))
     set_facts(clip, facts)
     try:
         place_on_track(timeline, AI_TRACK, clip, record_start)

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 import opentimelineio as otio
 
 from shotbridge.exchange.shots import sequence_frame
+from shotbridge.safenames import inside, safe_name
 
 from .base import JobContext, OperationError
 
@@ -47,8 +48,8 @@ def timeline_output(ctx: JobContext, timeline: otio.schema.Timeline, source_sha:
     """Store the annotated timeline as a job output named after the input (cut.otio -> cut.KIND.otio)."""
     from shotbridge.models import OTIO_MEDIA_TYPE
 
-    stem = Path(ctx.asset_filename(source_sha) or "timeline").stem
-    path = ctx.work_dir / f"{stem}.{kind}.otio"
+    stem = Path(safe_name(ctx.asset_filename(source_sha), default="timeline")).stem
+    path = ctx.work_dir / safe_name(f"{stem}.{kind}.otio")
     otio.adapters.write_to_file(timeline, str(path))
     return ctx.add_output(path, path.name, OTIO_MEDIA_TYPE)
 
@@ -56,7 +57,7 @@ def timeline_output(ctx: JobContext, timeline: otio.schema.Timeline, source_sha:
 def shots_of(ctx: JobContext, timeline: otio.schema.Timeline, media: list[str],
              names: list[str] | None = None) -> list[TimelineShot]:
     """Video clips of the timeline (or those named), each with readable media and a frame range."""
-    by_name = {ctx.asset_filename(sha): sha for sha in media}
+    by_name = {safe_name(ctx.asset_filename(sha), default=sha): sha for sha in media}
     clips = [c for c in timeline.find_clips() if _is_video(c)]
     if names:
         known = {c.name for c in clips}
@@ -87,7 +88,7 @@ def _shot(ctx: JobContext, clip: otio.schema.Clip, by_name: dict[str, str], inde
         raise OperationError(f"Clip '{clip.name}' has no media reference to read (it is a "
                              f"{ref.schema_name()}).", field="params.timeline")
     filename = _basename(ref.target_url)
-    sha = (ref.metadata.get("shotbridge") or {}).get("asset_sha256") or by_name.get(filename)
+    sha = (ref.metadata.get("shotbridge") or {}).get("asset_sha256") or by_name.get(safe_name(filename, default=""))
     # A hash stamped in the timeline counts only if this project holds that asset: a timeline must not
     # reach another project's media by naming its hash.
     if not sha or not ctx.asset_filename(sha) or not ctx.asset_path(sha).exists():
@@ -110,7 +111,10 @@ def _sequence_name(ref: otio.schema.ImageSequenceReference) -> str:
 
 
 def _link_sequence(ctx: JobContext, clip, ref, by_name: dict[str, str], index: int) -> str:
-    """Link the sequence's uploaded frames into the work dir under their own names; return the pattern."""
+    """Link the sequence's uploaded frames into the work dir under their own names; return the pattern.
+
+    Uploaded names are safe file names (made so on upload), and a prefix or suffix that holds a separator or
+    a leading dot never matches one, so the links and the pattern stay inside the folder."""
     folder = ctx.work_dir / f"seq{index:03d}"
     folder.mkdir(exist_ok=True)
     found = 0
@@ -118,7 +122,7 @@ def _link_sequence(ctx: JobContext, clip, ref, by_name: dict[str, str], index: i
         if name.startswith(ref.name_prefix) and name.endswith(ref.name_suffix):
             middle = name[len(ref.name_prefix):len(name) - len(ref.name_suffix)]
             if middle.isdigit():
-                target = folder / name
+                target = inside(folder, name, "params.media")
                 if not target.exists():
                     os.symlink(ctx.asset_path(sha), target)
                 found += 1

@@ -41,6 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from shotbridge.hashing import sha256_bytes, sha256_file
 from shotbridge.models import CostEstimate, DataKind, ProviderKind
+from shotbridge.safenames import safe_name
 
 from ..operations.base import Canceled
 from .base import (
@@ -481,7 +482,7 @@ class BedrockProvider(ProviderAdapter):
         data = obj["Body"].read()
         if data[4:8] != b"ftyp":
             raise ProviderError(f"{self.name}: s3://{bucket}/{key} is not an MP4 file ({len(data)} bytes)")
-        path = session.work_dir / f"reel_{arn.rsplit('/', 1)[-1] or 'video'}.mp4"
+        path = session.work_dir / safe_name(f"reel_{arn.rsplit('/', 1)[-1]}.mp4")  # the ARN is AWS's word
         path.write_bytes(data)
         return Generated(files=[path], media_type="video/mp4", model=self.reel_model, seed=seed,
                          reproduce=self._reproduce("TEXT_VIDEO", run, seed=seed, invocation_arn=arn,

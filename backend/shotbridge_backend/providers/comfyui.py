@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import requests
 
 from shotbridge.models import CostEstimate, DataKind, ProviderKind
+from shotbridge.safenames import safe_name
 
 from ..operations.base import Canceled
 from .base import (
@@ -840,7 +841,7 @@ class ComfyUIProvider(ProviderAdapter):
         size = (request.width, request.height) if request.width and request.height else None
         paths = []
         for k, (server_name, data) in enumerate(items):
-            ext = Path(server_name).suffix.lower() or ".png"
+            ext = Path(safe_name(server_name, default="output.png")).suffix.lower() or ".png"  # the server's word
             path = session.work_dir / f"{template.name}_{k:04d}{ext}"
             if ext == ".png":
                 try:

@@ -21,6 +21,7 @@ from ..errors import ShotBridgeError
 from ..exchange.takes import DEFAULT, set_active_take
 from ..models import Character, Job, JobStatus, Operation
 from ..results import describe, localize
+from ..safenames import inside
 from ..watcher import Dispatcher, JobWatcher, call_now
 from .form import FormField, fields_from_schema, validate
 from .host import Host
@@ -259,7 +260,7 @@ class PanelViewModel:
         folder = Path(self.client.cache_dir).parent / "results" / job.id
         for ref in job.outputs:
             path = self.client.download(job.project_id, ref.sha256)
-            files[ref.name] = _named_copy(path, folder / ref.name)
+            files[ref.name] = _named_copy(path, inside(folder, ref.name, "outputs"))
             result = Result(job.id, ref.name, path)
             if Path(ref.name).suffix.lower() in IMAGE_SUFFIXES:
                 result.thumbnail = path
