@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shotbridge import __version__
 from shotbridge.hashing import sha256_json
 from shotbridge.models import (
+    OTIO_MEDIA_TYPE,
     SHA256_RE,
     Asset,
     EgressRecord,
@@ -41,6 +42,7 @@ from shotbridge.models import (
 from shotbridge.safenames import safe_name
 
 from . import audit, auth, characters, routing, timelines
+from .body_limits import BodyTooLarge, JsonBodyLimit
 from .db import AssetRow, Database, JobRow, ProjectRow
 from .deps import (
     ApiProblem,
@@ -118,6 +120,11 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
         responses={"default": {"model": Problem, "content": {PROBLEM: {}}}},
     )
     _install_error_handlers(app)
+
+    async def refuse(exc: BodyTooLarge, scope, receive, send):
+        await _too_large(exc, scope["path"])(scope, receive, send)
+
+    app.add_middleware(JsonBodyLimit, limit=settings.max_json_bytes, refuse=refuse)
     _install_routes(app)
     app.include_router(characters.router)
     app.include_router(timelines.router)
@@ -164,6 +171,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _problem_response(Problem(title="Internal error", status=500, instance=request.url.path,
                                          detail=f"{type(exc).__name__}: {exc}. The backend log has details."))
+
+
+def _too_large(exc: BodyTooLarge, path: str) -> JSONResponse:
+    return _problem_response(Problem(title="Request body too large", status=413, detail=str(exc), instance=path),
+                             headers={"Connection": "close"})
 
 
 def _dotted(loc: Any) -> str:
@@ -276,15 +288,15 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         existing = await run_in_threadpool(_asset_row, backend, pid, sha256)
         if existing is not None and backend.store.exists(sha256):
             return JSONResponse(asset_model(existing).model_dump(mode="json"), status_code=200)
-        limit = backend.settings.max_asset_bytes
+        # The name is only a label, but operations name files after it: made safe here, before it is stored.
+        filename = safe_name(unquote(x_shotbridge_filename), "X-ShotBridge-Filename", default="")
+        limit, setting = upload_limit(backend.settings, x_shotbridge_media_type, filename)
         if content_length is not None and content_length > limit:
             raise ApiProblem(413, "Asset too large",
                              f"The upload is {content_length} bytes; the configured limit is {limit} "
-                             "(SHOTBRIDGE_MAX_ASSET_BYTES). Split the media or raise the limit.")
+                             f"({setting}). Split it or raise the limit.")
         backend.store.check_space(content_length or 0)
-        # The name is only a label, but operations name files after it: made safe here, before it is stored.
-        filename = safe_name(unquote(x_shotbridge_filename), "X-ShotBridge-Filename", default="")
-        size = await backend.store.receive(request.stream(), sha256, limit)
+        size = await backend.store.receive(request.stream(), sha256, limit, setting)
         row = AssetRow(project_id=pid, sha256=sha256, size=size, media_type=x_shotbridge_media_type[:200],
                        filename=filename, origin="uploaded")
 
@@ -444,6 +456,16 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def upload_limit(settings: BackendSettings, media_type: str, filename: str) -> tuple[int, str]:
+    """The size cap for an upload and the setting that sets it: timelines are parsed, media only stored."""
+    from shotbridge.exchange.io import FORMATS
+    from shotbridge.exchange.untrusted import Limits
+
+    if media_type == OTIO_MEDIA_TYPE or Path(filename).suffix.lower() in FORMATS:
+        return min(settings.max_asset_bytes, Limits.from_env().max_bytes), "SHOTBRIDGE_TIMELINE_MAX_BYTES"
+    return settings.max_asset_bytes, "SHOTBRIDGE_MAX_ASSET_BYTES"
 
 
 def _validated(body: JobSubmit):

@@ -22,6 +22,8 @@ class BackendSettings:
     port: int = 8765
     workers: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_WORKERS", 2))
     max_asset_bytes: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_MAX_ASSET_BYTES", 8 << 30))
+    # JSON request bodies (jobs, characters, policies): a job naming 100,000 frame assets is about 7 MiB
+    max_json_bytes: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_MAX_JSON_BYTES", 8 << 20))
     # a job interrupted by a backend restart is re-run at most this many times
     max_attempts: int = field(default_factory=lambda: _env_int("SHOTBRIDGE_MAX_ATTEMPTS", 3))
     token_file: Path = field(default_factory=config.token_path)

@@ -58,7 +58,8 @@ class AssetStore:
                 "Free some disk space and upload again.",
             )
 
-    async def receive(self, chunks: AsyncIterator[bytes], expected_sha: str, max_bytes: int) -> int:
+    async def receive(self, chunks: AsyncIterator[bytes], expected_sha: str, max_bytes: int,
+                      setting: str = "SHOTBRIDGE_MAX_ASSET_BYTES") -> int:
         """Stream an upload to disk, verifying its hash and size; returns the size.
 
         Hashing and writing stay inline on the event loop: handing blocks to a worker thread measured
@@ -75,7 +76,7 @@ class AssetStore:
                         raise StoreError(
                             413, "Asset too large",
                             f"The upload exceeds the configured limit of {max_bytes} bytes "
-                            "(SHOTBRIDGE_MAX_ASSET_BYTES). Split the media or raise the limit.",
+                            f"({setting}). Split it or raise the limit.",
                         )
                     h.update(chunk)
                     fh.write(chunk)

@@ -13,6 +13,8 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from shotbridge.exchange.errors import ExchangeError
+from shotbridge.exchange.untrusted import read_otio_json
 from shotbridge.models import TimelinePost, TimelineVersion
 
 from .db import AssetRow, TimelineRow
@@ -28,8 +30,14 @@ def _model(row: TimelineRow) -> TimelineVersion:
 
 
 def _read(backend, sha: str) -> otio.schema.Timeline:
-    text = backend.store.path(sha).read_text(encoding="utf-8")
-    return otio.adapters.read_from_string(text, "otio_json")
+    """A stored cut, read only once a child process got through it (exchange/untrusted.py)."""
+    try:
+        obj = read_otio_json(backend.store.path(sha), sha[:12])
+    except ExchangeError as exc:
+        raise field_problem(422, "Not a usable timeline", "asset", str(exc)) from None
+    if not isinstance(obj, otio.schema.Timeline):
+        raise field_problem(422, "Not a timeline", "asset", f"The asset holds a {obj.schema_name()}.")
+    return obj
 
 
 def _version(backend, pid: str, name: str, version: str) -> TimelineRow:
@@ -53,12 +61,7 @@ def post_timeline(project: str, body: TimelinePost, backend: BackendDep, princip
     with backend.db.session() as s:
         if s.get(AssetRow, (pid, body.asset)) is None:
             raise field_problem(422, "Unknown asset", "asset", f"Asset {body.asset} is not in this project; upload it.")
-    try:
-        timeline = _read(backend, body.asset)
-    except (UnicodeDecodeError, ValueError, otio.exceptions.OTIOError) as exc:
-        raise field_problem(422, "Not a timeline", "asset", f"The asset is not an OTIO timeline: {exc}") from None
-    if not isinstance(timeline, otio.schema.Timeline):
-        raise field_problem(422, "Not a timeline", "asset", f"The asset holds a {timeline.schema_name()}.")
+    timeline = _read(backend, body.asset)
     clips = sum(1 for _ in timeline.find_clips())
     for _attempt in range(3):  # two posts racing for the same next version: the loser takes the next
         try:

@@ -40,10 +40,10 @@ def upload_timeline(client: Client, project: str, source: Path | otio.schema.Tim
         timeline = source.deepcopy()
     else:
         source = Path(source)
-        from .exchange import io
+        from .exchange import untrusted
         from .exchange.shots import as_timeline
 
-        timeline = as_timeline(io.read(source).timeline)
+        timeline = as_timeline(untrusted.read(source).timeline)
         base_dir = base_dir or source.parent
     result = UploadedTimeline(sha256="")
     seen: dict[Path, str] = {}

@@ -6,13 +6,16 @@ JSON shapes are documented in docs/exchange.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from pathlib import Path
 
 from .diff import diff_timelines
 from .errors import ExchangeError
-from .io import rate_arg, read, summary, write
+from .io import format_of, rate_arg, summary, write
 from .shots import extract_shots
+from .untrusted import Limits, isolated, prescan, read_checked
 
 
 def register(sub) -> None:
@@ -23,13 +26,13 @@ def register(sub) -> None:
     c.add_argument("file")
     c.add_argument("--rate", help="frame rate for EDLs that do not tell (e.g. 24, 25, 23.976)")
     c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_info)
+    c.set_defaults(func=_isolated(cmd_info, "file"))
 
     c = tsub.add_parser("convert", help="convert between OTIO, EDL, FCP7/FCPX XML, AAF, ALE")
     c.add_argument("input")
     c.add_argument("output")
     c.add_argument("--rate", help="frame rate for EDLs that do not tell")
-    c.set_defaults(func=cmd_convert)
+    c.set_defaults(func=_isolated(cmd_convert, "input"))
 
     c = tsub.add_parser("shots", help="the shots of a cut")
     c.add_argument("file")
@@ -40,18 +43,34 @@ def register(sub) -> None:
     c.add_argument("--range", help="record range in frames, START-END")
     c.add_argument("--handles", type=int, default=0)
     c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_shots)
+    c.set_defaults(func=_isolated(cmd_shots, "file"))
 
     c = tsub.add_parser("diff", help="what changed between two cuts, and which AI takes went stale")
     c.add_argument("old")
     c.add_argument("new")
     c.add_argument("--rate")
     c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_diff)
+    c.set_defaults(func=_isolated(cmd_diff, "old", "new"))
+
+
+def _isolated(cmd, *files: str):
+    """Run `cmd` in a child process (see untrusted.py): a file that crashes or stalls the reader ends the
+    child, and this process prints one line naming the file."""
+
+    @functools.wraps(cmd)
+    def run(args) -> int:
+        limits = Limits.from_env()
+        paths = [getattr(args, name) for name in files]
+        for path in paths:
+            format_of(path)
+            prescan(path, limits)
+        return isolated(cmd, args, what=", ".join(Path(p).name for p in paths), limits=limits)
+
+    return run
 
 
 def _read(path: str, rate: str | None):
-    result = read(path, rate_arg(rate))
+    result = read_checked(path, rate_arg(rate))
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return result.timeline
