@@ -204,10 +204,15 @@ def isolated(fn: Callable[..., Any], *args: Any, what: str, limits: Limits | Non
     if kind == "memory":
         raise UntrustedFile(f"{what}: reading it needs more than {limits.memory // MiB} MiB "
                             "(SHOTBRIDGE_TIMELINE_MEMORY). The file is probably damaged or hostile; re-export it.")
-    if kind == "error":
-        raise value
-    raise UntrustedFile(f"{what}: could not be processed ({value}). The file holds something ShotBridge does not "
+    if kind == "error":  # adapters quote whole damaged lines: one line, of a readable length
+        raise type(value)(_one_line(str(value))) from None
+    raise UntrustedFile(f"{what}: could not be processed ({_one_line(value, 200)}). The file holds something ShotBridge does not "
                         "expect; re-export it, and report it with the file if it came straight from an editor.")
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _death(code: int | None) -> str:
