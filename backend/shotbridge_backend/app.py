@@ -280,7 +280,6 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
              openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}})
     async def put_asset(
         project: str, sha256: str, request: Request, backend: BackendDep, principal: PrincipalDep,
-        content_length: Annotated[int | None, Header()] = None,
         x_shotbridge_filename: Annotated[str, Header()] = "",
         x_shotbridge_media_type: Annotated[str, Header()] = "application/octet-stream",
     ) -> Any:
@@ -291,6 +290,9 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         # The name is only a label, but operations name files after it: made safe here, before it is stored.
         filename = safe_name(unquote(x_shotbridge_filename), "X-ShotBridge-Filename", default="")
         limit, setting = upload_limit(backend.settings, x_shotbridge_media_type, filename)
+        # Content-Length is the transport's, not an API parameter: read here, absent from the OpenAPI document
+        length = request.headers.get("content-length", "")
+        content_length = int(length) if length.isdigit() else None
         if content_length is not None and content_length > limit:
             raise ApiProblem(413, "Asset too large",
                              f"The upload is {content_length} bytes; the configured limit is {limit} "
