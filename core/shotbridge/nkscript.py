@@ -233,9 +233,9 @@ def write_comp(source, out: str | Path, clip_name: str | None = None, write_path
     recorded by the Nuke adapter, else 1920x1080.
     """
     if isinstance(source, (str, Path)):
-        from .exchange import io
+        from .exchange import untrusted
 
-        source = io.read(source).timeline
+        source = untrusted.read(source).timeline
     clip = pick_clip(as_timeline(source), clip_name)
     out = Path(out)
     write_path = write_path or str(out.with_name(f"{safe_name(clip.name)}_comp.####.exr"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from qtpy import QtCore, QtWidgets
 
-from ..exchange import io
+from ..exchange import io, untrusted
 from ..exchange.errors import RateNeeded
 from ..exchange.shots import as_timeline
 from .host import FileHost
@@ -58,12 +58,12 @@ class PanelWindow(QtWidgets.QMainWindow):
     def open(self, path: Path) -> None:
         try:
             try:
-                result = io.read(path, self.rate)
+                result = untrusted.read(path, self.rate)
             except RateNeeded as exc:
                 rate = self.ask_rate(str(exc))
                 if rate is None:
                     return
-                result = io.read(path, rate)
+                result = untrusted.read(path, rate)
                 self.rate = rate
         except (ValueError, OSError) as exc:
             QtWidgets.QMessageBox.warning(self, "ShotBridge", str(exc))
