@@ -250,7 +250,7 @@ def reference_embedding(
     rows = []
     for i, (item, choice) in enumerate(zip(images, choices, strict=True)):
         label = labels[i] if labels else (str(item) if isinstance(item, (str, Path)) else f"image {i + 1}")
-        img = load_rgb(item) if isinstance(item, (str, Path)) else as_rgb8(item)
+        img = load_rgb(item, label) if isinstance(item, (str, Path)) else as_rgb8(item)
         faces = model.detect(img)
         if not faces:
             raise NoFaceError(

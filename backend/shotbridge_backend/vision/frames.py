@@ -24,15 +24,17 @@ _PRINTF = re.compile(r"%(0?)(\d*)d")
 _IMAGE_EXT = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".exr", ".dpx", ".webp"}
 
 
-def load_rgb(path: str | Path) -> np.ndarray:
-    """An image file as HxWx3 uint8 RGB, honouring EXIF orientation (phone photos)."""
+def load_rgb(path: str | Path, label: str | None = None) -> np.ndarray:
+    """An image file as HxWx3 uint8 RGB, honouring EXIF orientation (phone photos). Errors name the image by
+    `label` when given (a stored asset's path is the server's business, not the user's)."""
     from PIL import Image, ImageOps
 
     try:
         with Image.open(path) as im:
             return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
     except (OSError, ValueError) as exc:
-        raise MediaError(f"Cannot read image '{path}': {exc}. Use a PNG, JPEG or TIFF file.") from exc
+        why = str(exc).replace(str(path), label or str(path))
+        raise MediaError(f"Cannot read image '{label or path}': {why}. Use a PNG, JPEG or TIFF file.") from exc
 
 
 def sample_frames(start: int, end: int, stride: int, include_last: bool = True) -> list[int]:
