@@ -286,6 +286,8 @@ class Character(_Model):
     references: list[CharacterReference] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
+    version: int = Field(default=1, description="Goes up with every change; send it back as If-Match to "
+                                                "refuse an edit made from an outdated copy")
 
 
 class TimelinePost(_Model):
