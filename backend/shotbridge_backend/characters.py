@@ -25,20 +25,13 @@ from starlette.responses import Response
 from shotbridge.models import Character, CharacterCreate, CharacterReference, CharacterUpdate, ReferenceAdd
 
 from .db import AssetRow, CharacterRow, ReferenceRow, utcnow
-from .deps import ApiProblem, BackendDep, PrincipalDep, field_problem, project_row
+from .deps import ApiProblem, BackendDep, PrincipalDep, field_problem, problems, project_row
 
 router = APIRouter(prefix="/v1/projects/{project}/characters", tags=["characters"])
 CharacterRef = Annotated[str, Path(description="Character id or name")]
 IfMatch = Annotated[str | None, Header(description="The character's version as last read: the change is "
                                                    "refused (412) if another request changed it since")]
 WRITE_ATTEMPTS = 8  # a write that keeps losing races to other writes on the same character gives up (409)
-
-
-def _problems(*statuses: int) -> dict[int | str, dict]:
-    """OpenAPI: the error statuses a route answers, each a problem+json."""
-    from shotbridge.models import Problem
-
-    return {s: {"model": Problem, "content": {"application/problem+json": {}}} for s in statuses}
 
 
 def face_model():
@@ -148,7 +141,7 @@ def _embed(backend, project_id: str, refs: list[ReferenceAdd], field: str) -> li
     return rows
 
 
-@router.get("", response_model=list[Character], responses=_problems(401, 404))
+@router.get("", response_model=list[Character], responses=problems(401, 404))
 def list_characters(project: str, backend: BackendDep, principal: PrincipalDep) -> list[Character]:
     pid = project_row(backend, principal, project).id
     with backend.db.session() as s:
@@ -162,7 +155,7 @@ def list_characters(project: str, backend: BackendDep, principal: PrincipalDep) 
         return [_model(r, refs[r.id]) for r in rows]
 
 
-@router.post("", response_model=Character, status_code=201, responses=_problems(401, 404, 409, 422))
+@router.post("", response_model=Character, status_code=201, responses=problems(401, 404, 409, 413, 422))
 def create_character(project: str, body: CharacterCreate, backend: BackendDep, principal: PrincipalDep) -> Character:
     pid = project_row(backend, principal, project).id
     refs = _embed(backend, pid, body.references, "references")
@@ -182,14 +175,14 @@ def create_character(project: str, body: CharacterCreate, backend: BackendDep, p
                             f"A character named '{body.name}' already exists; add references to it instead.") from None
 
 
-@router.get("/{character}", response_model=Character, responses=_problems(401, 404))
+@router.get("/{character}", response_model=Character, responses=problems(401, 404))
 def get_character(project: str, character: CharacterRef, backend: BackendDep, principal: PrincipalDep) -> Character:
     pid = project_row(backend, principal, project).id
     with backend.db.session() as s:
         return _model(*_load(s, pid, character))
 
 
-@router.patch("/{character}", response_model=Character, responses=_problems(401, 404, 409, 412, 422))
+@router.patch("/{character}", response_model=Character, responses=problems(401, 404, 409, 412, 413, 422))
 def update_character(project: str, character: CharacterRef, body: CharacterUpdate, backend: BackendDep,
                      principal: PrincipalDep, if_match: IfMatch = None) -> Character:
     pid = project_row(backend, principal, project).id
@@ -203,7 +196,7 @@ def update_character(project: str, character: CharacterRef, body: CharacterUpdat
     return _write(backend, pid, character, change, if_match, new_name=body.name)
 
 
-@router.delete("/{character}", status_code=204, responses=_problems(401, 404, 409, 412, 422))
+@router.delete("/{character}", status_code=204, responses=problems(401, 404, 409, 412, 422))
 def delete_character(project: str, character: CharacterRef, backend: BackendDep, principal: PrincipalDep,
                      if_match: IfMatch = None) -> Response:
     pid = project_row(backend, principal, project).id
@@ -212,7 +205,7 @@ def delete_character(project: str, character: CharacterRef, backend: BackendDep,
 
 
 @router.post("/{character}/references", response_model=Character, status_code=201,
-             responses=_problems(401, 404, 409, 422))
+             responses=problems(401, 404, 409, 413, 422))
 def add_reference(project: str, character: CharacterRef, body: ReferenceAdd, backend: BackendDep,
                   principal: PrincipalDep) -> Character:
     pid = project_row(backend, principal, project).id
@@ -229,7 +222,7 @@ def add_reference(project: str, character: CharacterRef, body: ReferenceAdd, bac
     return _write(backend, pid, cid, change)
 
 
-@router.delete("/{character}/references/{reference}", response_model=Character, responses=_problems(401, 404, 409))
+@router.delete("/{character}/references/{reference}", response_model=Character, responses=problems(401, 404, 409))
 def remove_reference(project: str, character: CharacterRef, reference: str, backend: BackendDep,
                      principal: PrincipalDep) -> Character:
     pid = project_row(backend, principal, project).id
