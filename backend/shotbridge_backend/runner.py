@@ -12,6 +12,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -64,6 +65,26 @@ def to_job(row: JobRow) -> Job:
         error=Problem.model_validate(row.error) if row.error else None, attempts=row.attempts,
         created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
     )
+
+
+class _ProviderLine:
+    """A job's session with its provider, opened at the first request and kept for the rest of the job: the
+    adapter reuses what it set up (an upload of the same mask, a progress WebSocket) from frame to frame."""
+
+    def __init__(self) -> None:
+        self.open: Callable[[], ProviderSession] | None = None
+        self.span: tuple[float, float] = (0.0, 1.0)  # the part of the job's progress the current request is
+        self._session: ProviderSession | None = None
+
+    def session(self) -> ProviderSession:
+        if self._session is None:
+            self._session = self.open()
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
 
 class JobRunner:
@@ -198,6 +219,7 @@ class JobRunner:
                     row.progress, row.message = fraction, message
 
         adapter = self.registry.get(job.provider) if op.task is not None else None
+        line = _ProviderLine()  # one provider session for all of the job's requests, closed when it ends
         ctx = JobContext(
             job_id=job.id, project_id=job.project_id, work_dir=work_dir,
             asset_path=self.store.path, asset_filename=lambda sha: self._asset_filename(job.project_id, sha),
@@ -205,13 +227,13 @@ class JobRunner:
             add_output=lambda path, name, media_type: self._add_output(job, path, name, media_type),
             bible=lambda: bible_for(self.db, job.project_id),
             provider=adapter,
-            generate=(lambda request, span: self._generate(job, adapter, request, ctx, work_dir, span))
-            if adapter else None,
+            generate=(lambda request, span: self._generate(job, adapter, request, line, span)) if adapter else None,
             references=lambda names: self._references(job.project_id, names),
             add_generated=lambda path, name, media_type, generation, ingredients: self._add_generated(
                 job, path, name, media_type, generation, ingredients),
             check_policy=(lambda kinds: self._gate(job, adapter, kinds)) if adapter else None,
         )
+        line.open = lambda: self._session(job, adapter, ctx, work_dir, line)
         try:
             if op.task is not None and adapter is None:
                 raise ProviderUnavailable(f"provider '{job.provider}' is no longer configured on this backend; "
@@ -252,6 +274,8 @@ class JobRunner:
                 title="Internal error", status=500,
                 detail=f"{type(exc).__name__}: {exc}. This is a bug in the '{job.operation}' operation; "
                 "the backend log has the traceback."), "internal error"
+        finally:
+            line.close()
 
     def _finish_row(self, row: JobRow, status: JobStatus, message: str, error: Problem | None = None) -> None:
         row.status = status.value
@@ -276,21 +300,24 @@ class JobRunner:
         if not decision.allowed:
             raise PolicyRefused(decision)
 
-    def _generate(self, job: Job, adapter, request, ctx: JobContext, work_dir: Path, span=(0.0, 1.0)):
-        self._gate(job, adapter, request.data_kinds())  # before anything is prepared or sent
+    def _session(self, job: Job, adapter, ctx: JobContext, work_dir: Path, line: _ProviderLine) -> ProviderSession:
         with self.db.session() as s:
             token_id = s.get(JobRow, job.id).token_id
         folder = work_dir / "provider"
         folder.mkdir(exist_ok=True)
-        session = ProviderSession(
+        return ProviderSession(
             adapter, gate=lambda kinds: self._gate(job, adapter, kinds),
             recorder=JobEgress(self.db, project_id=job.project_id, token_id=token_id, job_id=job.id,
                                operation=job.operation),
-            progress=lambda f, m: ctx.progress(span[0] + (span[1] - span[0]) * f, m),
+            progress=lambda f, m: ctx.progress(line.span[0] + (line.span[1] - line.span[0]) * f, m),
             canceled=lambda: self._stopping.is_set() or self._cancel_requested(job.id),
             work_dir=folder, **adapter.session_options())
+
+    def _generate(self, job: Job, adapter, request, line: _ProviderLine, span=(0.0, 1.0)):
+        self._gate(job, adapter, request.data_kinds())  # before anything is prepared or sent
+        line.span = span
         try:
-            return adapter.generate(request, session)
+            return adapter.generate(request, line.session())
         except ProviderUnavailable:
             self.registry.forget_health(adapter.name)  # the next job re-checks instead of trusting the cache
             raise
@@ -299,8 +326,6 @@ class JobRunner:
         except Exception as exc:  # an adapter bug or an unexpected answer: the job fails, with the cause
             log.exception("provider %s failed", adapter.name)
             raise ProviderError(f"{adapter.name} failed unexpectedly ({type(exc).__name__}: {exc})") from exc
-        finally:
-            session.close()
 
     def _references(self, project_id: str, names: list[str]) -> list[tuple[str, str]]:
         with self.db.session() as s:
