@@ -821,3 +821,18 @@ def test_one_job_uploads_an_input_once_and_keeps_one_websocket(comfy, make_sessi
     assert len(posted_prompts(fake)) == 3 and masks == {1}, "every prompt names the one uploaded mask"
     session.close()
     assert "comfyui.socket" not in session.state
+
+
+def test_requests_arriving_while_a_busy_server_is_checked_share_one_check(comfy):
+    fake = comfy()
+    fake.hang("/object_info", 0.5)
+    adapter = provider(fake, health_timeout=2.0)
+    reg = registry.Registry([adapter])
+    answers: list[str] = []
+    threads = [threading.Thread(target=lambda: answers.append(reg.health(adapter))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert answers == [""] * 6
+    assert fake.paths("GET").count("/object_info") == 1
