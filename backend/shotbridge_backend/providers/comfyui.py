@@ -769,8 +769,8 @@ class ComfyUIProvider(ProviderAdapter):
             kind = message.get("type") if isinstance(message, dict) else None
             data = message.get("data") if isinstance(message, dict) else None
             if kind == "status":  # the server's queue changed: ours may have moved up
-                if not waiting.running:
-                    waiting.check()
+                if not waiting.running and time.monotonic() - waiting.checked >= self._float("poll_interval", 1.0):
+                    waiting.check()  # at most once per poll interval, however busy the server's queue is
                 continue
             if not isinstance(data, dict) or data.get("prompt_id", prompt_id) != prompt_id:
                 continue
@@ -983,6 +983,7 @@ class _Waiting:
         self.provider, self.prompt_id, self.session, self.fraction = provider, prompt_id, session, fraction
         self.running = False
         self.last: int | None = None
+        self.checked = 0.0  # time.monotonic() of the last GET /queue
 
     def started(self) -> None:
         if not self.running:
@@ -990,6 +991,7 @@ class _Waiting:
             self.session.progress(self.fraction, f"running on {self.provider.name}")
 
     def check(self) -> bool:
+        self.checked = time.monotonic()
         position = self.provider._position(self.prompt_id, self.session)
         if position is None:
             return False
