@@ -51,6 +51,7 @@ from .deps import (
     asset_model,
     field_problem,
     job_row,
+    problems,
     project_model,
     project_row,
 )
@@ -200,7 +201,7 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
     def health(backend: BackendDep) -> Health:
         return Health(version=__version__, operations=len(CATALOGUE), providers=len(backend.registry.adapters))
 
-    @app.get("/v1/operations", response_model=list[Operation], tags=["service"])
+    @app.get("/v1/operations", response_model=list[Operation], tags=["service"], responses=problems(401))
     def list_operations(backend: BackendDep, principal: PrincipalDep) -> list[Operation]:
         out = []
         for op in CATALOGUE.values():
@@ -214,13 +215,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
                                  available=not reason, reason=reason))
         return out
 
-    @app.get("/v1/providers", response_model=list[Provider], tags=["service"])
+    @app.get("/v1/providers", response_model=list[Provider], tags=["service"], responses=problems(401))
     def list_providers(backend: BackendDep, principal: PrincipalDep) -> list[Provider]:
         return backend.registry.describe(CATALOGUE)
 
     # projects
 
-    @app.get("/v1/projects", response_model=list[Project], tags=["projects"])
+    @app.get("/v1/projects", response_model=list[Project], tags=["projects"], responses=problems(401))
     def list_projects(backend: BackendDep, principal: PrincipalDep) -> list[Project]:
         with backend.db.session() as s:
             query = select(ProjectRow).order_by(ProjectRow.created_at)
@@ -228,7 +229,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
                 query = query.where(ProjectRow.id == principal.project_id)
             return [project_model(r) for r in s.scalars(query)]
 
-    @app.post("/v1/projects", response_model=ProjectWithToken, status_code=201, tags=["projects"])
+    @app.post("/v1/projects", response_model=ProjectWithToken, status_code=201, tags=["projects"],
+              responses=problems(401, 403, 409, 413, 422))
     def createproject_model(body: ProjectCreate, backend: BackendDep, principal: PrincipalDep) -> ProjectWithToken:
         if not principal.is_admin:
             raise ApiProblem(403, "Admin token needed", "Only the backend's admin token may create projects.")
@@ -242,11 +244,12 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         token = auth.issue(backend.db, row.id)
         return ProjectWithToken(**project_model(row).model_dump(), token=token)
 
-    @app.get("/v1/projects/{project}", response_model=Project, tags=["projects"])
+    @app.get("/v1/projects/{project}", response_model=Project, tags=["projects"], responses=problems(401, 404))
     def getproject_model(project: str, backend: BackendDep, principal: PrincipalDep) -> Project:
         return project_model(project_row(backend, principal, project))
 
-    @app.post("/v1/projects/{project}/tokens", status_code=201, tags=["projects"])
+    @app.post("/v1/projects/{project}/tokens", status_code=201, tags=["projects"],
+              responses=problems(401, 403, 404))
     def create_project_token(project: str, backend: BackendDep, principal: PrincipalDep) -> dict[str, str]:
         row = project_row(backend, principal, project)
         if not principal.is_admin:
@@ -255,7 +258,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
 
     # assets
 
-    @app.get("/v1/projects/{project}/assets", response_model=list[Asset], tags=["assets"])
+    @app.get("/v1/projects/{project}/assets", response_model=list[Asset], tags=["assets"],
+             responses=problems(401, 404))
     def list_assets(project: str, backend: BackendDep, principal: PrincipalDep) -> list[Asset]:
         pid = project_row(backend, principal, project).id
         with backend.db.session() as s:
@@ -267,8 +271,10 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         with backend.db.session() as s:
             return s.get(AssetRow, (pid, sha256))
 
-    @app.api_route("/v1/projects/{project}/assets/{sha256}", methods=["GET", "HEAD"], response_model=Asset,
-                   tags=["assets"])
+    @app.get("/v1/projects/{project}/assets/{sha256}", response_model=Asset, tags=["assets"],
+             responses=problems(401, 404, 422))
+    @app.head("/v1/projects/{project}/assets/{sha256}", response_model=Asset, tags=["assets"],
+              operation_id="head_asset", responses=problems(401, 404, 422))
     def get_asset(project: str, sha256: str, backend: BackendDep, principal: PrincipalDep) -> Asset:
         pid = project_row(backend, principal, project).id
         row = _asset_row(backend, pid, sha256)
@@ -277,7 +283,9 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         return asset_model(row)
 
     @app.put("/v1/projects/{project}/assets/{sha256}", response_model=Asset, status_code=201, tags=["assets"],
-             openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}})
+             openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}},
+             responses=problems(401, 404, 413, 422, 507, status_200={
+                 "model": Asset, "description": "The project already has this asset: nothing was uploaded"}))
     async def put_asset(
         project: str, sha256: str, request: Request, backend: BackendDep, principal: PrincipalDep,
         x_shotbridge_filename: Annotated[str, Header()] = "",
@@ -310,7 +318,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         return await run_in_threadpool(save)
 
     @app.get("/v1/projects/{project}/assets/{sha256}/content", tags=["assets"],
-             response_class=FileResponse)
+             response_class=FileResponse, responses=problems(401, 404, 422, status_200={
+                 "description": "The asset's bytes, with the media type it was stored with",
+                 "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}, status_206={
+                 "description": "The byte ranges asked for with a Range header",
+                 "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}, status_400={
+                 "description": "A malformed Range header", "content": {"text/plain": {}}}, status_416={
+                 "description": "A Range outside the asset", "content": {"text/plain": {}}}))
     def get_asset_content(project: str, sha256: str, backend: BackendDep, principal: PrincipalDep):
         pid = project_row(backend, principal, project).id
         row = _asset_row(backend, pid, sha256)
@@ -321,7 +335,9 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
 
     # jobs
 
-    @app.post("/v1/projects/{project}/jobs", response_model=Job, status_code=201, tags=["jobs"])
+    @app.post("/v1/projects/{project}/jobs", response_model=Job, status_code=201, tags=["jobs"],
+              responses=problems(401, 403, 404, 409, 413, 422, 503, status_200={
+                  "model": Job, "description": "A job with this Idempotency-Key exists already: that job"}))
     def submit_job(
         project: str, body: JobSubmit, backend: BackendDep, principal: PrincipalDep,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
@@ -354,11 +370,13 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
 
     # policy, estimates and the egress audit
 
-    @app.get("/v1/projects/{project}/policy", response_model=ProjectPolicy, tags=["policy"])
+    @app.get("/v1/projects/{project}/policy", response_model=ProjectPolicy, tags=["policy"],
+             responses=problems(401, 404))
     def get_policy(project: str, backend: BackendDep, principal: PrincipalDep) -> ProjectPolicy:
         return load_policy(backend.db, project_row(backend, principal, project).id)
 
-    @app.put("/v1/projects/{project}/policy", response_model=ProjectPolicy, tags=["policy"])
+    @app.put("/v1/projects/{project}/policy", response_model=ProjectPolicy, tags=["policy"],
+             responses=problems(401, 403, 404, 413, 422))
     def put_policy(project: str, body: ProjectPolicy, backend: BackendDep, principal: PrincipalDep) -> ProjectPolicy:
         """Replace the project's policy. Admin only: a project's own token cannot loosen what protects it."""
         row = project_row(backend, principal, project)
@@ -372,21 +390,23 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
                                 f"{', '.join(sorted(backend.registry.adapters))}.")
         return save_policy(backend.db, row.id, body)
 
-    @app.post("/v1/projects/{project}/estimate", response_model=Estimate, tags=["policy"])
+    @app.post("/v1/projects/{project}/estimate", response_model=Estimate, tags=["policy"],
+              responses=problems(401, 404, 413, 422))
     def estimate_job(project: str, body: JobSubmit, backend: BackendDep, principal: PrincipalDep) -> Estimate:
         """For a job not yet submitted: which providers could run it, what the policy says, what it costs."""
         row = project_row(backend, principal, project)
         op, params = _validated(body)
         return routing.estimate(backend.registry, load_policy(backend.db, row.id), op, params, row.name)
 
-    @app.get("/v1/projects/{project}/audit", response_model=list[EgressRecord], tags=["policy"])
+    @app.get("/v1/projects/{project}/audit", response_model=list[EgressRecord], tags=["policy"],
+             responses=problems(401, 404, 422))
     def get_audit(project: str, backend: BackendDep, principal: PrincipalDep, job: str | None = None,
                   provider: str | None = None, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
                   ) -> list[EgressRecord]:
         return audit.records(backend.db, project_row(backend, principal, project).id, job_id=job,
                              provider=provider, limit=limit)
 
-    @app.get("/v1/jobs", response_model=list[Job], tags=["jobs"])
+    @app.get("/v1/jobs", response_model=list[Job], tags=["jobs"], responses=problems(401, 404, 422))
     def list_jobs(
         backend: BackendDep, principal: PrincipalDep, project: str | None = None,
         status: JobStatus | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -401,18 +421,19 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         with backend.db.session() as s:
             return [to_job(r) for r in s.scalars(query)]
 
-    @app.get("/v1/jobs/{job_id}", response_model=Job, tags=["jobs"])
+    @app.get("/v1/jobs/{job_id}", response_model=Job, tags=["jobs"], responses=problems(401, 404))
     def get_job(job_id: str, backend: BackendDep, principal: PrincipalDep) -> Job:
         return job_row(backend, principal, job_id)
 
-    @app.post("/v1/jobs/{job_id}/cancel", response_model=Job, tags=["jobs"])
+    @app.post("/v1/jobs/{job_id}/cancel", response_model=Job, tags=["jobs"], responses=problems(401, 404))
     def cancel_job(job_id: str, backend: BackendDep, principal: PrincipalDep) -> Job:
         job = job_row(backend, principal, job_id)
         if job.status.terminal:
             return job  # cancel is idempotent: a finished job stays as it finished
         return backend.runner.cancel(job_id)
 
-    @app.post("/v1/jobs/{job_id}/retry", response_model=Job, status_code=201, tags=["jobs"])
+    @app.post("/v1/jobs/{job_id}/retry", response_model=Job, status_code=201, tags=["jobs"],
+              responses=problems(401, 404, 409))
     def retry_job(job_id: str, backend: BackendDep, principal: PrincipalDep) -> Job:
         """A new job with the same operation, parameters and provider as a failed or canceled one."""
         old = job_row(backend, principal, job_id)
@@ -430,8 +451,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         return job
 
     @app.get("/v1/jobs/{job_id}/events", tags=["jobs"],
-             responses={200: {"content": {"text/event-stream": {}},
-                              "description": "Server-sent events; each `data:` line is a Job"}})
+             responses=problems(401, 404, status_200={"content": {"text/event-stream": {}},
+                                                      "description": "Server-sent events; each `data:` line is a Job"}))
     async def job_events(job_id: str, backend: BackendDep, principal: PrincipalDep) -> StreamingResponse:
         queue = backend.broker.subscribe(job_id)  # before the read, so no update can fall between the two
         try:

@@ -105,6 +105,10 @@ class CharacterRow(Base):
     hints: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Every UPDATE or DELETE names the version it read: a change made meanwhile by another request makes it
+    # match no row (StaleDataError) instead of being overwritten unseen.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
 
 
 class ReferenceRow(Base):

@@ -28,6 +28,31 @@ def field_problem(status: int, title: str, field: str, message: str) -> ApiProbl
     return ApiProblem(status, title, message, [{"field": field, "message": message}])
 
 
+PROBLEM_STATUSES = {
+    401: "No token, or one this backend does not know",
+    403: "The token may not do this (admin only), or the project's policy refuses it",
+    404: "Not found, or not reachable with this token",
+    409: "Conflicts with the current state (a name taken, a key reused, a job not retryable)",
+    412: "Changed since the version sent in If-Match",
+    413: "The request body is over the route's size limit",
+    422: "The request is invalid; `errors` names the fields",
+    503: "No provider that may run this is reachable now",
+    507: "The asset store has no room for it",
+}
+
+
+def problems(*statuses: int, **others: dict) -> dict[int | str, dict]:
+    """OpenAPI `responses=` for a route: each error status it answers (problem+json, RFC 9457) and, under
+    `others` as `status_<n>=...`, any other success it answers besides its default."""
+    out: dict[int | str, dict] = {
+        status: {"description": PROBLEM_STATUSES[status],
+                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for status in statuses}
+    for key, response in others.items():
+        out[int(key.removeprefix("status_"))] = response
+    return out
+
+
 async def get_backend(request: Request) -> Backend:  # async: no thread hop for a dict lookup
     return request.app.state.backend
 

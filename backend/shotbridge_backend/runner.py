@@ -2,7 +2,8 @@
 
 The table is the truth: a job is queued, running or finished there before anything else happens, so a
 backend that dies mid-job finds the job again on its next start and re-runs it (up to `max_attempts`) or
-fails it with the reason.
+fails it with the reason. A re-run replaces, never adds: each attempt starts from an empty outputs list, and
+what the killed attempt stored leaves the project's assets (and the store) unless something else uses it.
 """
 
 from __future__ import annotations
@@ -11,17 +12,29 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Text, cast, or_, select
+from sqlalchemy.orm import Session
 
 from shotbridge.models import Job, JobStatus, OutputRef, Problem
 from shotbridge.safenames import UnsafeName
 
 from .audit import JobEgress
-from .db import AssetRow, CharacterRow, Database, JobRow, ProjectRow, ReferenceRow, bible_for, utcnow
+from .db import (
+    AssetRow,
+    CharacterRow,
+    Database,
+    JobRow,
+    ProjectRow,
+    ReferenceRow,
+    TimelineRow,
+    bible_for,
+    utcnow,
+)
 from .events import Broker
 from .operations import CATALOGUE, Canceled, JobContext, OperationError
 from .policy import decide, load_policy
@@ -55,6 +68,26 @@ def to_job(row: JobRow) -> Job:
     )
 
 
+class _ProviderLine:
+    """A job's session with its provider, opened at the first request and kept for the rest of the job: the
+    adapter reuses what it set up (an upload of the same mask, a progress WebSocket) from frame to frame."""
+
+    def __init__(self) -> None:
+        self.open: Callable[[], ProviderSession] | None = None
+        self.span: tuple[float, float] = (0.0, 1.0)  # the part of the job's progress the current request is
+        self._session: ProviderSession | None = None
+
+    def session(self) -> ProviderSession:
+        if self._session is None:
+            self._session = self.open()
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
 class JobRunner:
     def __init__(self, db: Database, store: AssetStore, broker: Broker, work_root: Path, workers: int,
                  max_attempts: int, registry: Registry | None = None, keys_dir: Path | None = None):
@@ -70,6 +103,9 @@ class JobRunner:
         self._cancel: set[str] = set()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        # Held from "is this sha still used?" to its removal from the store, and from adding an output's row
+        # to checking its file is there: a release never takes bytes another job has just claimed.
+        self._assets_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -126,17 +162,27 @@ class JobRunner:
     def _run(self, job_id: str) -> None:
         if self._stopping.is_set():
             return
-        with self.db.session() as s:
-            row = s.get(JobRow, job_id)
-            if row is None or row.status != JobStatus.queued.value:
-                return
-            row.status = JobStatus.running.value
-            row.attempts += 1
-            row.started_at = utcnow()
-            row.message = "started"
-            job = to_job(row)
+        with self._assets_lock:
+            with self.db.session() as s:
+                row = s.get(JobRow, job_id)
+                if row is None or row.status != JobStatus.queued.value:
+                    return
+                row.status = JobStatus.running.value
+                row.attempts += 1
+                row.started_at = utcnow()
+                row.message = "started"
+                # An attempt killed with the backend may have stored outputs: this one starts clean.
+                stale = {o["sha256"] for o in row.outputs or []}
+                row.outputs, row.result, row.error = [], None, None
+                unused = self._release(s, row.project_id, stale)
+                job = to_job(row)
+            self._remove_from_store(unused)
+        if stale:
+            log.info("job %s attempt %d: dropped %d output(s) of the interrupted attempt", job_id, job.attempts,
+                     len(stale))
         self.broker.publish(job)
         work_dir = self.work_root / job_id
+        shutil.rmtree(work_dir, ignore_errors=True)  # what a killed attempt left half-written
         work_dir.mkdir(parents=True, exist_ok=True)
         try:
             status, result, error, message = self._execute(job, work_dir)
@@ -174,6 +220,7 @@ class JobRunner:
                     row.progress, row.message = fraction, message
 
         adapter = self.registry.get(job.provider) if op.task is not None else None
+        line = _ProviderLine()  # one provider session for all of the job's requests, closed when it ends
         ctx = JobContext(
             job_id=job.id, project_id=job.project_id, work_dir=work_dir,
             asset_path=self.store.path, asset_filename=lambda sha: self._asset_filename(job.project_id, sha),
@@ -181,13 +228,13 @@ class JobRunner:
             add_output=lambda path, name, media_type: self._add_output(job, path, name, media_type),
             bible=lambda: bible_for(self.db, job.project_id),
             provider=adapter,
-            generate=(lambda request, span: self._generate(job, adapter, request, ctx, work_dir, span))
-            if adapter else None,
+            generate=(lambda request, span: self._generate(job, adapter, request, line, span)) if adapter else None,
             references=lambda names: self._references(job.project_id, names),
             add_generated=lambda path, name, media_type, generation, ingredients: self._add_generated(
                 job, path, name, media_type, generation, ingredients),
             check_policy=(lambda kinds: self._gate(job, adapter, kinds)) if adapter else None,
         )
+        line.open = lambda: self._session(job, adapter, ctx, work_dir, line)
         try:
             if op.task is not None and adapter is None:
                 raise ProviderUnavailable(f"provider '{job.provider}' is no longer configured on this backend; "
@@ -232,6 +279,8 @@ class JobRunner:
                 title="Internal error", status=500,
                 detail=f"{type(exc).__name__}: {exc}. This is a bug in the '{job.operation}' operation; "
                 "the backend log has the traceback."), "internal error"
+        finally:
+            line.close()
 
     def _finish_row(self, row: JobRow, status: JobStatus, message: str, error: Problem | None = None) -> None:
         row.status = status.value
@@ -256,21 +305,24 @@ class JobRunner:
         if not decision.allowed:
             raise PolicyRefused(decision)
 
-    def _generate(self, job: Job, adapter, request, ctx: JobContext, work_dir: Path, span=(0.0, 1.0)):
-        self._gate(job, adapter, request.data_kinds())  # before anything is prepared or sent
+    def _session(self, job: Job, adapter, ctx: JobContext, work_dir: Path, line: _ProviderLine) -> ProviderSession:
         with self.db.session() as s:
             token_id = s.get(JobRow, job.id).token_id
         folder = work_dir / "provider"
         folder.mkdir(exist_ok=True)
-        session = ProviderSession(
+        return ProviderSession(
             adapter, gate=lambda kinds: self._gate(job, adapter, kinds),
             recorder=JobEgress(self.db, project_id=job.project_id, token_id=token_id, job_id=job.id,
                                operation=job.operation),
-            progress=lambda f, m: ctx.progress(span[0] + (span[1] - span[0]) * f, m),
+            progress=lambda f, m: ctx.progress(line.span[0] + (line.span[1] - line.span[0]) * f, m),
             canceled=lambda: self._stopping.is_set() or self._cancel_requested(job.id),
             work_dir=folder, **adapter.session_options())
+
+    def _generate(self, job: Job, adapter, request, line: _ProviderLine, span=(0.0, 1.0)):
+        self._gate(job, adapter, request.data_kinds())  # before anything is prepared or sent
+        line.span = span
         try:
-            return adapter.generate(request, session)
+            return adapter.generate(request, line.session())
         except ProviderUnavailable:
             self.registry.forget_health(adapter.name)  # the next job re-checks instead of trusting the cache
             raise
@@ -279,8 +331,6 @@ class JobRunner:
         except Exception as exc:  # an adapter bug or an unexpected answer: the job fails, with the cause
             log.exception("provider %s failed", adapter.name)
             raise ProviderError(f"{adapter.name} failed unexpectedly ({type(exc).__name__}: {exc})") from exc
-        finally:
-            session.close()
 
     def _references(self, project_id: str, names: list[str]) -> list[tuple[str, str]]:
         with self.db.session() as s:
@@ -317,12 +367,55 @@ class JobRunner:
             return (row.filename or sha[:12]) if row else ""
 
     def _add_output(self, job: Job, path: Path, name: str, media_type: str) -> OutputRef:
+        """Store an output; one with the same name replaces the earlier one (a job writes each file once)."""
         sha, size = self.store.ingest(path)
-        with self.db.session() as s:
-            if s.get(AssetRow, (job.project_id, sha)) is None:
-                s.add(AssetRow(project_id=job.project_id, sha256=sha, size=size, media_type=media_type,
-                               filename=name, origin="generated"))
-            ref = OutputRef(name=name, sha256=sha, size=size, media_type=media_type)
-            row = s.get(JobRow, job.id)
-            row.outputs = [*(row.outputs or []), ref.model_dump()]
+        with self._assets_lock:
+            with self.db.session() as s:
+                if s.get(AssetRow, (job.project_id, sha)) is None:
+                    s.add(AssetRow(project_id=job.project_id, sha256=sha, size=size, media_type=media_type,
+                                   filename=name, origin="generated"))
+                ref = OutputRef(name=name, sha256=sha, size=size, media_type=media_type)
+                row = s.get(JobRow, job.id)
+                kept = [o for o in row.outputs or [] if o["name"] != name]
+                replaced = {o["sha256"] for o in row.outputs or [] if o["name"] == name} - {sha}
+                row.outputs = [*kept, ref.model_dump()]
+                unused = self._release(s, job.project_id, replaced)
+            if not self.store.exists(sha):  # the same bytes were released by another job meanwhile
+                self.store.ingest(path)
+            self._remove_from_store(unused)
         return ref
+
+    # -- outputs that are no longer a job's --------------------------------------------------------------
+
+    def _release(self, s: Session, project_id: str, shas: set[str]) -> list[str]:
+        """Drop the project's generated assets among `shas` that nothing else uses (a job's outputs or
+        parameters, a character reference, a timeline version); return those no project holds any more,
+        for `_remove_from_store` once the transaction has committed. An uploaded asset is never dropped."""
+        s.flush()  # the caller's change to the job's outputs counts in the queries below
+        gone = []
+        for sha in sorted(shas):
+            asset = s.get(AssetRow, (project_id, sha))
+            if asset is not None:
+                if asset.origin != "generated" or self._in_use(s, project_id, sha):
+                    continue
+                s.delete(asset)
+                s.flush()
+            if s.scalars(select(AssetRow.project_id).where(AssetRow.sha256 == sha).limit(1)).first() is None:
+                gone.append(sha)
+        return gone
+
+    @staticmethod
+    def _in_use(s: Session, project_id: str, sha: str) -> bool:
+        by_job = select(JobRow.id).where(JobRow.project_id == project_id, or_(
+            cast(JobRow.outputs, Text).contains(sha), cast(JobRow.params, Text).contains(sha)))
+        by_reference = (select(ReferenceRow.id).join(CharacterRow, ReferenceRow.character_id == CharacterRow.id)
+                        .where(CharacterRow.project_id == project_id, ReferenceRow.asset == sha))
+        by_timeline = select(TimelineRow.id).where(TimelineRow.project_id == project_id, TimelineRow.asset == sha)
+        return any(s.scalars(q.limit(1)).first() is not None for q in (by_job, by_reference, by_timeline))
+
+    def _remove_from_store(self, shas: list[str]) -> None:
+        for sha in shas:
+            try:
+                self.store.remove(sha)
+            except StoreError as exc:  # a file left behind wastes space; it must not stop the job
+                log.warning("could not remove unused asset %s from the store: %s", sha, exc.detail)

@@ -38,6 +38,13 @@ class AssetStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
+    def remove(self, sha256: str) -> None:
+        """Delete a stored file no project holds any more (the caller has checked that)."""
+        try:
+            self.path(sha256).unlink(missing_ok=True)
+        except OSError as exc:
+            raise _disk_error(exc) from exc
+
     def clean_partial(self) -> int:
         """Remove temporary files left by an interrupted write (run at start-up)."""
         removed = 0

@@ -18,7 +18,7 @@ from shotbridge.exchange.untrusted import read_otio_json
 from shotbridge.models import TimelinePost, TimelineVersion
 
 from .db import AssetRow, TimelineRow
-from .deps import ApiProblem, BackendDep, PrincipalDep, field_problem, project_row
+from .deps import ApiProblem, BackendDep, PrincipalDep, field_problem, problems, project_row
 
 router = APIRouter(prefix="/v1/projects/{project}/timelines", tags=["timelines"])
 
@@ -55,7 +55,7 @@ def _version(backend, pid: str, name: str, version: str) -> TimelineRow:
     return row
 
 
-@router.post("", response_model=TimelineVersion, status_code=201)
+@router.post("", response_model=TimelineVersion, status_code=201, responses=problems(401, 404, 409, 413, 422))
 def post_timeline(project: str, body: TimelinePost, backend: BackendDep, principal: PrincipalDep) -> TimelineVersion:
     pid = project_row(backend, principal, project).id
     with backend.db.session() as s:
@@ -77,7 +77,7 @@ def post_timeline(project: str, body: TimelinePost, backend: BackendDep, princip
     raise ApiProblem(409, "Concurrent posts", f"Timeline '{body.name}' is being posted concurrently; try again.")
 
 
-@router.get("", response_model=list[TimelineVersion])
+@router.get("", response_model=list[TimelineVersion], responses=problems(401, 404))
 def list_timelines(project: str, backend: BackendDep, principal: PrincipalDep,
                    name: str | None = None) -> list[TimelineVersion]:
     pid = project_row(backend, principal, project).id
@@ -88,14 +88,14 @@ def list_timelines(project: str, backend: BackendDep, principal: PrincipalDep,
         return [_model(r) for r in s.scalars(query.order_by(TimelineRow.name, TimelineRow.version))]
 
 
-@router.get("/{name}/versions/{version}", response_model=TimelineVersion)
+@router.get("/{name}/versions/{version}", response_model=TimelineVersion, responses=problems(401, 404, 422))
 def get_version(project: str, name: str, version: str, backend: BackendDep,
                 principal: PrincipalDep) -> TimelineVersion:
     pid = project_row(backend, principal, project).id
     return _model(_version(backend, pid, name, version))
 
 
-@router.get("/{name}/diff")
+@router.get("/{name}/diff", responses=problems(401, 404, 422))
 def diff_versions(
     project: str, name: str, backend: BackendDep, principal: PrincipalDep,
     old: Annotated[str, Query(alias="from", description="Version number")],

@@ -285,9 +285,13 @@ class Client:
                              json={"asset": sha, "face_index": face_index})
         return Character.model_validate(resp.json())
 
-    def update_character(self, project: str, character: str, **fields: Any) -> Character:
+    def update_character(self, project: str, character: str, *, if_version: int | None = None,
+                         **fields: Any) -> Character:
+        """Set the given fields. With `if_version` (a `Character.version` read earlier) the backend refuses
+        the change (412) if another request changed the character since, instead of overwriting it."""
+        headers = {"If-Match": f'"{if_version}"'} if if_version is not None else {}
         resp = self._request("PATCH", f"/v1/projects/{project}/characters/{quote(character, safe='')}",
-                             json=fields, idempotent=True)
+                             json=fields, idempotent=True, headers=headers)
         return Character.model_validate(resp.json())
 
     def remove_character(self, project: str, character: str) -> None:

@@ -165,6 +165,8 @@ class Provider(_Model):
     data_location: str = Field(description="Where data sent to the provider is processed (a region)")
     available: bool = True
     reason: str = Field(default="", description="Why the provider is unavailable, if it is")
+    note: str = Field(default="", description="What to know about an available provider (a busy server: jobs "
+                                              "wait in its queue)")
 
 
 class DataKind(str, Enum):
@@ -286,6 +288,8 @@ class Character(_Model):
     references: list[CharacterReference] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
+    version: int = Field(default=1, description="Goes up with every change; send it back as If-Match to "
+                                                "refuse an edit made from an outdated copy")
 
 
 class TimelinePost(_Model):

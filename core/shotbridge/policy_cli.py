@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .models import DataKind, ProjectPolicy, ProviderGrant
+from .models import DataKind, ProjectPolicy, ProviderGrant, ProviderKind
 
 
 def register(sub) -> None:
@@ -23,7 +23,8 @@ def register(sub) -> None:
     _project(c)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_policy_show)
-    c = psub.add_parser("allow", help="let a cloud provider receive the project's data")
+    c = psub.add_parser("allow", help="let a provider receive the project's data (a grant for a cloud provider; "
+                                      "the studio's own servers follow the onprem switch)")
     _project(c)
     c.add_argument("provider")
     c.add_argument("--data", help=f"what it may receive, comma separated: {', '.join(k.value for k in DataKind)} "
@@ -91,24 +92,36 @@ def cmd_providers(args) -> int:
     return 0
 
 
-def print_policy(policy: ProjectPolicy) -> None:
+def print_policy(policy: ProjectPolicy, kinds: dict[str, ProviderKind] | None = None) -> None:
+    """The policy in words; `kinds` (provider name -> kind, from the backend) says what each grant is for."""
+    kinds = kinds or {}
     print("this machine: always")
     print(f"studio servers (onprem): {'yes' if policy.onprem else 'no'}")
-    if not policy.grants:
+    cloud = [g for g in policy.grants if kinds.get(g.provider, ProviderKind.cloud) == ProviderKind.cloud]
+    if not cloud:
         print("cloud providers: none (nothing leaves the studio)")
-    for g in policy.grants:
+    for g in cloud:
         print(f"cloud: {g.provider} may receive {', '.join(k.value for k in g.data)}")
+    for g in policy.grants:
+        if g not in cloud:  # a grant written for a provider that is not in the cloud changes nothing
+            where = "a studio server" if kinds[g.provider] == ProviderKind.onprem else "on this machine"
+            print(f"{g.provider} is {where}: its grant has no effect (see 'studio servers' and 'this machine')")
     print(f"longest retention allowed: {policy.max_retention_days} day(s)")
     print(f"regions: {', '.join(policy.regions) if policy.regions else 'any'}")
+
+
+def _kinds(client) -> dict[str, ProviderKind]:
+    return {p.name: p.kind for p in client.providers()}
 
 
 def cmd_policy_show(args) -> int:
     with _client(args) as client:
         policy = client.policy(_project_of(args))
+        kinds = {} if args.json else _kinds(client)
     if args.json:
         print(policy.model_dump_json(indent=2, by_alias=True))
     else:
-        print_policy(policy)
+        print_policy(policy, kinds)
     return 0
 
 
@@ -116,12 +129,19 @@ def _update(args, change) -> int:
     project = _project_of(args)
     with _client(args) as client:
         policy = client.set_policy(project, change(client.policy(project)))
-    print_policy(policy)
+        kinds = _kinds(client)
+    print_policy(policy, kinds)
     return 0
 
 
 def cmd_policy_allow(args) -> int:
     data = list(DataKind) if not args.data else [DataKind(v.strip()) for v in args.data.split(",") if v.strip()]
+    project = _project_of(args)
+    with _client(args) as client:
+        kinds = _kinds(client)
+        kind = kinds.get(args.provider)
+        if kind in (ProviderKind.local, ProviderKind.onprem):
+            return _allow_inside(client, project, args, kind, kinds)
 
     def change(policy: ProjectPolicy) -> ProjectPolicy:
         grants = [g for g in policy.grants if g.provider != args.provider]
@@ -134,6 +154,22 @@ def cmd_policy_allow(args) -> int:
         return policy.model_copy(update=update)
 
     return _update(args, change)
+
+
+def _allow_inside(client, project: str, args, kind: ProviderKind, kinds: dict[str, ProviderKind]) -> int:
+    """`allow` for a provider that is not in the cloud: no grant; the studio's servers follow `onprem`."""
+    policy = client.policy(project)
+    if kind == ProviderKind.local:
+        print(f"{args.provider} runs on this machine: it is always allowed, and nothing it is given leaves it.")
+    else:
+        if not policy.onprem:
+            policy = client.set_policy(project, policy.model_copy(update={"onprem": True}))
+        print(f"{args.provider} is one of the studio's own servers (on-premises, not cloud): it receives the "
+              "project's data while studio servers are allowed, which they now are; it needs no grant.")
+    if args.data or args.max_retention is not None or args.region is not None:
+        print("--data, --max-retention and --region limit cloud providers only; nothing was changed for them.")
+    print_policy(policy, kinds)
+    return 0
 
 
 def cmd_policy_deny(args) -> int:

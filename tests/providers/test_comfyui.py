@@ -478,7 +478,9 @@ def test_a_dropped_websocket_falls_back_to_polling_history(comfy, make_session):
     out = adapter.generate(GenerationRequest(Task.text_to_image, prompt="x", width=32, height=32, seed=1),
                            make_session(adapter)[0])
     pid = posted_prompts(fake)[0]["prompt_id"]
-    assert fake.paths("GET").count(f"/history/{pid}") >= 3  # polled while it ran
+    after_drop = fake.paths("GET")[fake.paths("GET").index("/queue") + 1:]
+    assert after_drop.count("/queue") >= 3, after_drop  # polled while it ran: where it is in the queue
+    assert after_drop.count(f"/history/{pid}") == 1  # and its outputs once it had left the queue
     assert Image.open(out.files[0]).size == (32, 32)
 
 
@@ -578,7 +580,7 @@ def test_the_audit_lists_every_request_the_server_received(comfy, make_session, 
     received = [(r["method"], r["path"]) for r in fake.requests]
     audited = [(r["method"], urlsplit(r["url"]).path) for r in recorder.records]
     assert audited == received
-    assert {p for _, p in received} == {"/object_info", "/upload/image", "/ws", "/prompt",
+    assert {p for _, p in received} == {"/object_info", "/upload/image", "/ws", "/prompt", "/queue",
                                         f"/history/{posted_prompts(fake)[0]['prompt_id']}", "/view"}
     by_path = {urlsplit(r["url"]).path: r for r in recorder.records}
     assert by_path["/prompt"]["data"] == [DataKind.prompt] and by_path["/prompt"]["bytes_sent"] > 100
@@ -607,7 +609,9 @@ def test_a_hung_server_times_out_with_a_clear_error(comfy, make_session):
     fake.hang("/object_info", 3.0)
     adapter = provider(fake, timeout=0.3, health_timeout=0.3)
     started = time.monotonic()
-    assert "did not answer /object_info within 0.3 s" in adapter.health()
+    # It took the connection: up but slow, which health does not hold against it; the job's own read times out.
+    assert adapter.health() == ""
+    assert "did not answer /object_info within 0.3 s" in adapter.describe([]).note
     with pytest.raises(ProviderTimeout, match=r"gpu did not answer GET /object_info within 0\.3 s"):
         adapter.generate(GenerationRequest(Task.text_to_image, prompt="x"), make_session(adapter)[0])
     assert time.monotonic() - started < 2.0
@@ -620,7 +624,7 @@ def test_a_job_that_runs_too_long_times_out_and_is_stopped(comfy, make_session):
         adapter.generate(GenerationRequest(Task.text_to_image, prompt="x", width=32, height=32),
                          make_session(adapter)[0])
     pid = posted_prompts(fake)[0]["prompt_id"]
-    assert [r["json"] for r in fake.requests if r["path"] in ("/interrupt", "/queue")] == \
+    assert [r["json"] for r in fake.requests if r["path"] in ("/interrupt", "/queue") and r["method"] == "POST"] == \
         [{"prompt_id": pid}, {"delete": [pid]}]
 
 
@@ -735,3 +739,100 @@ def test_the_builtin_templates_all_load_and_match_the_double(comfy):
     adapter = provider(comfy())
     assert set(adapter.templates) == {p.stem for p in WORKFLOWS.glob("*.json")}
     assert adapter.tasks == frozenset(Task) and adapter.health() == ""
+
+
+# -- a busy server, the queue, one job's requests ---------------------------------------------------------------
+
+
+def _other_prompt(fake: FakeComfyUI, text: str) -> None:
+    """Someone else's prompt on the same server (a text-to-image graph the double runs)."""
+    template = json.loads((WORKFLOWS / "text_to_image.json").read_text())["prompt"]
+    graph = json.loads(json.dumps(template))
+    graph["6"]["inputs"]["text"] = text
+    resp = requests.post(fake.url + "/prompt", json={"prompt": graph, "client_id": "someone-else"}, timeout=5)
+    assert resp.status_code == 200, resp.text
+
+
+def test_a_busy_server_is_not_refused_and_one_it_knows_gets_longer(comfy):
+    from shotbridge.models import ProjectPolicy
+    from shotbridge_backend import routing
+    from shotbridge_backend.operations import CATALOGUE
+
+    fake = comfy()
+    known = provider(fake, health_timeout=0.3, known_health_timeout=3.0)
+    assert known.health() == ""  # it answered: from now on it is known to be ComfyUI
+    fresh = provider(fake, health_timeout=0.3, known_health_timeout=3.0)
+    fake.hang("/object_info", 0.8)  # busy with a large graph: answers, slowly
+    assert known.health() == "" and known.describe([]).note == ""  # answered within the longer timeout
+    assert fresh.health() == ""  # up but slow: not held against it ...
+    assert "busy: did not answer /object_info within 0.3 s" in fresh.describe([]).note  # ... but it is said
+    op = CATALOGUE["remove_background"]
+    params = op.params.model_validate({"timeline": "0" * 64})
+    chosen = routing.choose(registry.Registry([fresh]), ProjectPolicy(), op, params, "gpu", "show")
+    assert chosen is fresh, "a job for a busy server is queued, not refused"
+
+    fake.hang("/object_info", 0)
+    down = provider(fake, url="http://127.0.0.1:9", health_timeout=0.3)  # nothing listens there
+    assert "cannot be reached" in down.health() and down.describe([]).note == ""
+
+
+def test_a_job_behind_other_prompts_says_where_it_waits(comfy, make_session):
+    fake = comfy(class_seconds={"KSampler": 0.4})
+    _other_prompt(fake, "first")
+    _other_prompt(fake, "second")
+    adapter = provider(fake)
+    session, _ = make_session(adapter)
+    adapter.generate(GenerationRequest(Task.text_to_image, prompt="ours", width=32, height=32, seed=3), session)
+    messages = [m for _, m in session.events]
+    waiting = [m for m in messages if "queue" in m]
+    assert waiting[0] == "waiting in gpu's queue: 2 prompts ahead", messages
+    assert "waiting in gpu's queue: 1 prompt ahead" in waiting
+    assert messages.index("running on gpu") > messages.index(waiting[-1])
+    assert messages.index(waiting[0]) > max(i for i, m in enumerate(messages) if m.startswith("uploading"))
+
+
+def test_polling_writes_one_audit_row_per_interval(comfy, make_session):
+    fake = comfy(class_seconds={"KSampler": 0.5})
+    fake.refuse_ws = True
+    _other_prompt(fake, "ahead of ours")
+    adapter = provider(fake, poll_interval=0.05)
+    session, recorder = make_session(adapter)
+    adapter.generate(GenerationRequest(Task.text_to_image, prompt="x", width=32, height=32, seed=5), session)
+    paths = [urlsplit(r["url"]).path for r in recorder.records]
+    polled = paths[paths.index("/prompt") + 1:paths.index("/view")]
+    assert polled.count("/queue") >= 10, polled  # it waited about a second: a row per 0.05 s interval
+    assert polled[:-1] == ["/queue"] * (len(polled) - 1) and polled[-1].startswith("/history/"), polled
+    assert [m for _, m in session.events if "queue" in m][0] == "waiting in gpu's queue: 1 prompt ahead"
+
+
+def test_one_job_uploads_an_input_once_and_keeps_one_websocket(comfy, make_session, tmp_path):
+    fake = comfy()
+    adapter = provider(fake)
+    session, recorder = make_session(adapter)  # one session: one job, as the runner keeps it
+    mask = picture(tmp_path / "m.png", np.pad(np.full((16, 16), 255, np.uint8), 8))
+    for n in range(3):
+        plate = picture(tmp_path / f"p{n}.png", smooth(32, 32, n))
+        adapter.generate(GenerationRequest(Task.inpaint, prompt="x", seed=1, inputs=[
+            InputImage(IMAGE, plate, DataKind.plate), InputImage(MASK, mask, DataKind.mask)]), session)
+    uploads = [a.kind for r in recorder.records if r["url"].endswith("/upload/image") for a in r["assets"]]
+    assert uploads.count(DataKind.mask) == 1 and uploads.count(DataKind.plate) == 3
+    assert fake.paths("GET").count("/ws") == 1
+    masks = {json.dumps(b["prompt"], sort_keys=True).count(fake.uploads[1]["filename"]) for b in posted_prompts(fake)}
+    assert len(posted_prompts(fake)) == 3 and masks == {1}, "every prompt names the one uploaded mask"
+    session.close()
+    assert "comfyui.socket" not in session.state
+
+
+def test_requests_arriving_while_a_busy_server_is_checked_share_one_check(comfy):
+    fake = comfy()
+    fake.hang("/object_info", 0.5)
+    adapter = provider(fake, health_timeout=2.0)
+    reg = registry.Registry([adapter])
+    answers: list[str] = []
+    threads = [threading.Thread(target=lambda: answers.append(reg.health(adapter))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert answers == [""] * 6
+    assert fake.paths("GET").count("/object_info") == 1

@@ -167,3 +167,64 @@ def test_cancel_reaches_the_gpu(world):
     interrupt = next(r for r in reversed(fake.requests) if r["path"] == "/interrupt")
     assert json.loads(interrupt["body"])["prompt_id"]
     assert any(r.url.endswith("/interrupt") for r in client.audit(project.id, job=job.id))
+
+
+def test_a_clip_of_a_still_image_gets_a_still_take(world):
+    backend, client, fake, movie, root = world
+    still = root / "card.png"
+    Image.fromarray(movie_frame(movie, 30)).save(still)
+    timeline = otio.schema.Timeline(name="cut")
+    timeline.tracks.append(otio.schema.Track(name="V1", children=[otio.schema.Clip(
+        name="card", source_range=otio.opentime.TimeRange(T(0, RATE), T(48, RATE)),
+        media_reference=otio.schema.ExternalReference(str(still)))]))
+    project = client.create_project("gen-still")
+    sent = upload_timeline(client, project.id, timeline)
+    prompts = fake.paths("POST").count("/prompt")
+    job = client.run(project.id, "remove_background", {"timeline": sent.sha256, "media": sent.media})
+    assert job.status == JobStatus.succeeded, job.error
+    assert fake.paths("POST").count("/prompt") == prompts + 1, "one request for a still, not one per frame"
+    (clip,) = result_timeline(client, project.id, job).find_clips()
+    take = clip.media_references()["matte_v001"]
+    assert isinstance(take, otio.schema.ExternalReference) and take.target_url == "./card_matte_v001.png"
+    assert take.metadata["shotbridge"]["kind"] == "matte"
+    (sha,) = take.metadata["shotbridge"]["frames"]
+    assert {o.name: o.sha256 for o in job.outputs}["card_matte_v001.png"] == sha
+    with Image.open(client.download(project.id, sha, root / "card_matte.png")) as matte:
+        assert matte.size == (160, 96)
+
+
+def test_a_per_frame_job_sends_its_mask_once_over_one_websocket(world):
+    backend, client, fake, movie, root = world
+    mask = root / "mask.png"
+    Image.fromarray(np.pad(np.full((32, 48), 255, np.uint8), ((32, 32), (56, 56)))).save(mask)
+    project = client.create_project("gen-inpaint")
+    sent = upload_timeline(client, project.id, cut(movie, ("sh010", 10, 4)))
+    mask_sha = client.upload(project.id, mask).sha256
+    sockets = fake.paths("GET").count("/ws")
+    job = client.run(project.id, "inpaint", {"timeline": sent.sha256, "media": sent.media, "mask": mask_sha,
+                                             "prompt": "clean plate"}, provider="gpu")
+    assert job.status == JobStatus.succeeded, job.error
+    assert job.result["shots"][0]["frames"] == 4
+    audit = client.audit(project.id, job=job.id)
+    uploads = [a.kind.value for r in audit if r.url.endswith("/upload/image") for a in r.assets]
+    assert sorted(uploads) == ["mask"] + ["plate"] * 4, "the mask went up once for the four frames"
+    assert fake.paths("GET").count("/ws") == sockets + 1
+    assert sum(r.url.startswith("ws://") for r in audit) == 1
+
+
+def test_policy_allow_calls_a_studio_server_what_it_is(world):
+    import os
+    import subprocess
+    import sys
+
+    backend, client, fake, movie, root = world
+    project = client.create_project("gen-policy")
+    env = {**os.environ, "SHOTBRIDGE_URL": backend.url, "SHOTBRIDGE_CONFIG_DIR": str(backend.root / "config")}
+    client.set_policy(project.id, client.policy(project.id).model_copy(update={"onprem": False}))
+    done = subprocess.run([sys.executable, "-m", "shotbridge.cli", "policy", "allow", "gpu", "-p", project.name],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "cloud: gpu" not in done.stdout and "on-premises, not cloud" in done.stdout
+    assert "studio servers (onprem): yes" in done.stdout
+    policy = client.policy(project.id)
+    assert policy.onprem and policy.grants == []

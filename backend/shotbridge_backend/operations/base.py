@@ -63,7 +63,7 @@ class JobContext:
         self._references = references
         self._add_generated = add_generated
         self._check_policy = check_policy
-        self._output_names: set[str] = set()  # casefolded
+        self._output_names: dict[str, str] = {}  # casefolded -> as given
 
     def asset_path(self, sha256: str) -> Path:
         return self._asset_path(sha256)
@@ -87,9 +87,13 @@ class JobContext:
         return self._add_output(Path(path), self._output_name(name), media_type)
 
     def _output_name(self, name: str) -> str:
-        unique = unique_name(safe_name(name, "output name", default="output"), self._output_names)
-        self._output_names.add(unique.casefold())
-        return unique
+        """The same name again replaces that output (a job writes each file once); a name that differs from
+        another only in case gets '-2': the two would be one file on macOS and Windows."""
+        name = safe_name(name, "output name", default="output")
+        if self._output_names.get(name.casefold(), name) != name:
+            name = unique_name(name, set(self._output_names))
+        self._output_names[name.casefold()] = name
+        return name
 
     def bible(self) -> dict[str, list[list[float]]]:
         """The project's character bible: {name: [identity embedding, ...]}."""

@@ -269,6 +269,14 @@ class PerFrame(Generative):
             name = recorder.stem(f"{shot.name}_{key}")
             outputs, generated = [], None
             source = open_shot(shot)
+            if is_still(source):  # a still held on the cut: one request, and the take is a still too
+                try:
+                    outcomes.append(self._still(ctx, params, shot, source, key, name, extra, refs[shot.name],
+                                                recorder, (done / total, (done + 1) / total)))
+                finally:
+                    source.close()
+                done += shot.end_frame - shot.start_frame
+                continue
             try:
                 for frame in range(shot.start_frame, shot.end_frame):
                     span = (done / total, (done + 1) / total)
@@ -300,6 +308,34 @@ class PerFrame(Generative):
 
     def fact_extra(self) -> dict[str, Any]:
         return {}
+
+    def _still(self, ctx: JobContext, params: ShotParams, shot: TimelineShot, source, key: str, name: str,
+               extra: list[InputImage], refs: list[InputImage], recorder: Recorder,
+               span: tuple[float, float]) -> ShotOutcome:
+        ctx.progress(span[0], f"{shot.name}: a still image")
+        plate = write_frame(ctx, source, 0, f"{shot.name}_still")
+        request = GenerationRequest(
+            task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=params.seed,
+            options=dict(params.options), inputs=[InputImage(IMAGE, plate, DataKind.plate, shot.sha256), *extra, *refs])
+        generated = ctx.generate(request, span)
+        if not generated.files:
+            raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name}")
+        ingredients = [(plate, shot.media_name, "image/png"), *((i.path, i.role, image_type(i.path)) for i in extra)]
+        output = recorder.store(generated.files[0], f"{name}.png", generated, ingredients)
+        facts = recorder.facts(generated, [output], params.characters or shot.characters, **self.fact_extra())
+        ref = otio.schema.ExternalReference(target_url=f"./{name}.png", available_range=shot.clip.trimmed_range())
+        set_facts(ref, facts)
+        ref.metadata["shotbridge"]["frames"] = [output.sha256]
+        add_take(shot.clip, ref, key)
+        return ShotOutcome(shot=shot.name, take=key, frames=1, model=generated.model, seed=generated.seed,
+                           notes=[*conditioning_note(ctx, params, shot.characters),
+                                  f"{shot.media_name} is a still image: one request, and the take is a still"])
+
+
+def is_still(source) -> bool:
+    from ..vision.frames import StillSource
+
+    return isinstance(source, StillSource)
 
 
 class InpaintParams(ShotParams):

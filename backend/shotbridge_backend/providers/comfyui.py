@@ -7,12 +7,17 @@ See docs/comfyui.md for the format.
 
 One run, on the wire (PROVIDERS.md section 1):
   GET /object_info (cached)   every class a template uses exists, with the inputs and models it sets
-  POST /upload/image          each input, cleaned by the session, under a content-derived neutral name
-  WS /ws?clientId=C           opened BEFORE the prompt is queued, so no message of ours is missed
+  POST /upload/image          each input, cleaned by the session, under a content-derived neutral name; once per
+                              job (the same mask for every frame goes up once)
+  WS /ws?clientId=C           opened BEFORE the first prompt is queued, so no message of ours is missed; one per
+                              job, shared by its prompts
   POST /prompt                {"prompt": graph, "client_id": C, "prompt_id": P}
+  GET /queue                  where P waits: the job says how many prompts are ahead of it (again at each
+                              `status` message, until P starts)
   WS messages                 progress / progress_state -> session.progress; `executing` with node null and
                               our prompt_id = finished; execution_error / execution_interrupted = failed
-  GET /history/P              the outputs (polled instead when the WebSocket drops)
+  GET /queue, /history/P      without the WebSocket: one GET /queue per poll interval (position, or gone from
+                              the queue), then /history/P for the outputs
   GET /view?filename=...      each output file
 On cancel: POST /interrupt {"prompt_id": P} (stops it if running; interrupts land between nodes or sampler
 steps) and POST /queue {"delete": [P]} (a pending prompt is not touched by /interrupt).
@@ -38,7 +43,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from shotbridge.models import CostEstimate, DataKind, ProviderKind
+from shotbridge.models import CostEstimate, DataKind, Provider, ProviderKind
 from shotbridge.safenames import safe_name
 
 from ..operations.base import Canceled
@@ -79,6 +84,10 @@ TYPES = ("image", "text", "int", "float", "seed")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAX_SEED = 2**31 - 1  # ComfyUI takes up to 2**64-1; this range also suits the other providers' seeds
 WS_POLL = 0.2  # seconds between cancel checks while waiting for a WebSocket message
+HEALTH_TIMEOUT = 3.0  # seconds for /object_info from a server that has not answered it yet
+KNOWN_HEALTH_TIMEOUT = 20.0  # once it has: a GPU server busy with a large graph can be slow to answer
+UPLOADED = "comfyui.uploaded"  # session.state: sha256 of the bytes sent -> the name ComfyUI gave them
+SOCKET = "comfyui.socket"  # session.state: the job's progress WebSocket (client id, connection or None)
 ERROR_CHARS = 600  # how much of a ComfyUI exception message goes into our error (tracebacks can be huge)
 SECONDS_PER_UNIT = {Task.text_to_image: 6.0, Task.inpaint: 6.0, Task.remove_background: 1.0,
                     Task.image_to_video: 8.0}  # rough GPU-seconds per image / frame, for estimate()
@@ -350,6 +359,8 @@ class ComfyUIProvider(ProviderAdapter):
         self.templates: dict[str, Template] = {}
         self._info: dict[str, Any] | None = None
         self._info_lock = threading.Lock()
+        self._answered = False  # /object_info has been answered once: the server is known to be ComfyUI
+        self.busy = ""  # set while the server is up but too busy to answer the health check in time
         problems = []
         if not self.url:
             problems.append(f"[providers.{name}] needs url = \"http://<gpu-host>:8188\" (where its ComfyUI listens)")
@@ -398,23 +409,41 @@ class ComfyUIProvider(ProviderAdapter):
         if self.problem:
             return self.problem
         # No job session exists here: a health check is a bare GET that carries no studio data, so it goes out
-        # directly (short timeout) and is not an egress audit entry.
-        timeout = self._float("health_timeout", 3.0)
+        # directly and is not an egress audit entry. A server that answered before gets longer: ComfyUI busy
+        # with a large graph can take seconds over /object_info, and being busy is what a GPU server is for.
+        timeout = self._float("known_health_timeout", KNOWN_HEALTH_TIMEOUT) if self._answered else \
+            self._float("health_timeout", HEALTH_TIMEOUT)
         try:
             response = requests.get(f"{self.url}/object_info", headers=self._headers(),
                                     timeout=(self._float("connect_timeout", 5.0), timeout))
-        except requests.exceptions.Timeout:
-            return (f"{self.name} at {self.shown_url} did not answer /object_info within {timeout:g} s (is ComfyUI "
-                    "busy or hung?)")
+        except requests.exceptions.ReadTimeout:
+            # It took the connection and is working: up but slow. Jobs are queued for it, not refused; each
+            # job reads /object_info itself (with the job's timeout) before it sends anything.
+            self.busy = (f"busy: did not answer /object_info within {timeout:g} s; jobs wait for it in its "
+                         "queue")
+            log.info("%s: %s", self.name, self.busy)
+            return ""
         except requests.exceptions.RequestException as exc:
+            self.busy = ""
             return (f"{self.name} at {self.shown_url} cannot be reached ({type(exc).__name__}); check its url in "
                     "providers.toml and that ComfyUI is running")
+        self.busy = ""
         info = self._parse_info(response)
         if isinstance(info, str):
             return info
+        self._remember_info(info)
+        return "; ".join(p for p in (check_template(t, info, self.setting_values(t)) for t in self._in_use()) if p)
+
+    def describe(self, operations: list[str], reason: str = "") -> Provider:
+        described = super().describe(operations, reason)
+        if described.available and self.busy:
+            described.note = self.busy
+        return described
+
+    def _remember_info(self, info: dict[str, Any]) -> None:
         with self._info_lock:
             self._info = info
-        return "; ".join(p for p in (check_template(t, info, self.setting_values(t)) for t in self._in_use()) if p)
+            self._answered = True
 
     def _parse_info(self, response: requests.Response) -> dict[str, Any] | str:
         if response.status_code in (401, 403):
@@ -438,8 +467,7 @@ class ComfyUIProvider(ProviderAdapter):
         info = self._parse_info(response)
         if isinstance(info, str):
             raise ProviderUnavailable(info, status=response.status_code)
-        with self._info_lock:
-            self._info = info
+        self._remember_info(info)
         return info
 
     def _forget_info(self) -> None:
@@ -551,6 +579,10 @@ class ComfyUIProvider(ProviderAdapter):
                     log.info("%s: template %s takes one reference; using the first of %d", self.name,
                              template.name, len(given))
             out = session.outgoing(given[0])
+            uploaded = session.state.setdefault(UPLOADED, {})
+            if out.asset.sha256 in uploaded:  # the same bytes earlier in this job (one mask for every frame)
+                names[role] = uploaded[out.asset.sha256]
+                continue
             response = session.post(f"{self.url}/upload/image", sent=[out], headers=self._headers(),
                                     files={"image": (out.filename, out.data, out.media_type)},
                                     data={"overwrite": "true"})
@@ -560,7 +592,8 @@ class ComfyUIProvider(ProviderAdapter):
                                     f"{': ' + response.text[:200] if response.text else ''})",
                                     status=response.status_code)
             subfolder = body.get("subfolder") or ""
-            names[role] = f"{subfolder}/{body['name']}" if subfolder else str(body["name"])
+            names[role] = uploaded[out.asset.sha256] = f"{subfolder}/{body['name']}" if subfolder else \
+                str(body["name"])
         return names, references
 
     def build_graph(self, template: Template, request: GenerationRequest, seed: int, uploads: dict[str, str],
@@ -597,29 +630,53 @@ class ComfyUIProvider(ProviderAdapter):
 
     def _run(self, template: Template, graph: dict[str, Any], seed: int, session: ProviderSession,
              lo: float, hi: float) -> _Run:
-        client_id = uuid.uuid4().hex
         prompt_id = str(uuid.uuid4())
         run = _Run(prompt_id=prompt_id, graph=graph, hash=workflow_hash(graph), seed=seed)
         deadline = time.monotonic() + self._float("job_timeout", 1800.0)
-        with contextlib.ExitStack() as stack:
-            ws = self._open_ws(session, client_id, stack)
-            try:
-                run.prompt_id = self._submit(template, graph, client_id, prompt_id, session)
-                tracker = _Progress(session, graph, lo, hi)
-                finished = self._follow_ws(ws, run.prompt_id, template, tracker, session, deadline) if ws else False
-                entry = self._poll_history(run.prompt_id, template, session, deadline, finished)
-            except (Canceled, ProviderTimeout):
-                # Stop it under the id we chose, even when the answer to /prompt never came (it may have been
-                # queued); for an id ComfyUI never saw both calls are no-ops.
-                self._stop(run.prompt_id, session)
-                raise
+        client_id, ws = self._socket(session)
+        try:
+            run.prompt_id = self._submit(template, graph, client_id, prompt_id, session)
+            tracker = _Progress(session, graph, lo, hi)
+            waiting = _Waiting(self, run.prompt_id, session, lo)
+            queued = waiting.check()  # behind other prompts? say so (one GET /queue)
+            finished = False
+            if ws is not None:
+                finished = self._follow_ws(ws, run.prompt_id, template, tracker, waiting, session, deadline)
+                if not finished:  # dropped: the next prompt of this job opens a new one
+                    self._drop_socket(session)
+            entry = self._poll_history(run.prompt_id, waiting, session, deadline, finished, queued)
+        except (Canceled, ProviderTimeout):
+            # Stop it under the id we chose, even when the answer to /prompt never came (it may have been
+            # queued); for an id ComfyUI never saw both calls are no-ops.
+            self._stop(run.prompt_id, session)
+            raise
         self._check_status(entry, template)
         run.files = self._fetch_outputs(entry, template, session)
         return run
 
+    def _socket(self, session: ProviderSession) -> tuple[str, Any]:
+        """The job's progress WebSocket and its client id: opened before the job's first prompt is queued and
+        kept for the rest of the job (closed with the session). None when it cannot be opened: the job then
+        polls, and does not try again for every frame."""
+        if SOCKET not in session.state:
+            client_id = uuid.uuid4().hex
+            stack = contextlib.ExitStack()
+            ws = self._open_ws(session, client_id, stack)
+            session.state[SOCKET] = (client_id, ws, stack)
+            if ws is not None:
+                session.on_close(lambda: self._drop_socket(session))
+        client_id, ws, _stack = session.state[SOCKET]
+        return client_id, ws
+
+    def _drop_socket(self, session: ProviderSession) -> None:
+        """Close the job's WebSocket; the next prompt opens a new one."""
+        _client_id, ws, stack = session.state.pop(SOCKET, (None, None, None))
+        if stack is not None:
+            with contextlib.suppress(Exception):
+                stack.close()
+
     def _open_ws(self, session: ProviderSession, client_id: str, stack: contextlib.ExitStack) -> Any:
-        """The progress WebSocket, connected before the prompt is queued; None (and we poll /history) if it
-        cannot be opened."""
+        """The progress WebSocket, entered on `stack`; None (and we poll /history) if it cannot be opened."""
         from websockets.exceptions import WebSocketException
         from websockets.sync.client import connect
 
@@ -627,9 +684,9 @@ class ComfyUIProvider(ProviderAdapter):
         ws_url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}{parts.path}/ws?clientId={client_id}"
         rid = session.record("GET", ws_url)
         try:
-            ws = connect(ws_url, open_timeout=self._float("connect_timeout", 5.0), additional_headers=self._headers(),
-                         user_agent_header="ShotBridge", max_size=2**26, close_timeout=1, logger=_ws_log)
-            stack.enter_context(ws)  # closed when the run ends, however it ends
+            ws = stack.enter_context(connect(
+                ws_url, open_timeout=self._float("connect_timeout", 5.0), additional_headers=self._headers(),
+                user_agent_header="ShotBridge", max_size=2**26, close_timeout=1, logger=_ws_log))
         except (OSError, TimeoutError, WebSocketException) as exc:
             session.finish(rid, getattr(getattr(exc, "response", None), "status_code", None), "error")
             log.warning("%s: progress WebSocket failed (%s); following the job by polling /history", self.name, exc)
@@ -687,7 +744,7 @@ class ComfyUIProvider(ProviderAdapter):
             message += "; " + "; ".join(parts[:6]) + ("; ..." if len(parts) > 6 else "")
         return message + ". Fix the template or providers.toml (see the provider's health for what this ComfyUI has)"
 
-    def _follow_ws(self, ws: Any, prompt_id: str, template: Template, tracker: _Progress,
+    def _follow_ws(self, ws: Any, prompt_id: str, template: Template, tracker: _Progress, waiting: _Waiting,
                    session: ProviderSession, deadline: float) -> bool:
         """Read progress until `executing` with node null for our prompt (True), or until the socket drops
         (False: the caller polls /history instead)."""
@@ -712,8 +769,14 @@ class ComfyUIProvider(ProviderAdapter):
                 continue
             kind = message.get("type") if isinstance(message, dict) else None
             data = message.get("data") if isinstance(message, dict) else None
+            if kind == "status":  # the server's queue changed: ours may have moved up
+                if not waiting.running and time.monotonic() - waiting.checked >= self._float("poll_interval", 1.0):
+                    waiting.check()  # at most once per poll interval, however busy the server's queue is
+                continue
             if not isinstance(data, dict) or data.get("prompt_id", prompt_id) != prompt_id:
                 continue
+            if kind == "execution_start":
+                waiting.started()
             if kind == "executing" and data.get("node") is None and data.get("prompt_id") == prompt_id:
                 return True
             if kind == "execution_error":
@@ -722,27 +785,29 @@ class ComfyUIProvider(ProviderAdapter):
                 raise ProviderError(self._interrupted(template, data), code="execution_interrupted")
             tracker.update(kind, data)
 
-    def _poll_history(self, prompt_id: str, template: Template, session: ProviderSession, deadline: float,
-                      finished: bool) -> dict[str, Any]:
-        """The /history entry; polled until it appears when we could not follow the WebSocket to the end."""
+    def _poll_history(self, prompt_id: str, waiting: _Waiting, session: ProviderSession, deadline: float,
+                      finished: bool, queued: bool) -> dict[str, Any]:
+        """The /history entry. When the WebSocket did not see the prompt to its end, one GET /queue per poll
+        interval (one audit row) says whether it still waits or runs; once it has left the queue (finished, or
+        deleted on the server), its history holds the outputs."""
         interval = self._float("poll_interval", 1.0)
         misses = 0
+        while not finished and queued:
+            if time.monotonic() > deadline:
+                raise self._timeout()
+            session.sleep(interval)
+            queued = waiting.check()
         while True:
             entry = self._history(prompt_id, session)
             if entry is not None:
                 return entry
-            if finished:  # the entry is written before `executing: null`; allow a moment anyway
-                misses += 1
-                if misses > 5:
-                    raise ProviderError(f"{self.name} finished prompt {prompt_id} but has no history for it")
-                session.sleep(0.1)
-                continue
-            if time.monotonic() > deadline:
-                raise self._timeout()
-            if not self._queued(prompt_id, session) and self._history(prompt_id, session) is None:
+            if not finished:
                 raise ProviderError(f"{self.name}: prompt {prompt_id} is neither queued, running nor in the history "
                                     "(deleted on the server, or ComfyUI restarted); run the job again")
-            session.sleep(interval)
+            misses += 1  # the entry is written before `executing: null`; allow a moment anyway
+            if misses > 5:
+                raise ProviderError(f"{self.name} finished prompt {prompt_id} but has no history for it")
+            session.sleep(0.1)
 
     def _history(self, prompt_id: str, session: ProviderSession) -> dict[str, Any] | None:
         response = session.get(f"{self.url}/history/{prompt_id}", headers=self._headers())
@@ -753,15 +818,22 @@ class ComfyUIProvider(ProviderAdapter):
         entry = body.get(prompt_id)  # an unknown id (not finished yet) is 200 {}
         return entry if isinstance(entry, dict) else None
 
-    def _queued(self, prompt_id: str, session: ProviderSession) -> bool:
+    def _position(self, prompt_id: str, session: ProviderSession) -> int | None:
+        """Prompts ahead of ours on the server: 0 when it runs, None when it is in neither queue; -1 when the
+        server cannot say (keep waiting rather than fail a running job)."""
         response = session.get(f"{self.url}/queue", headers=self._headers())
         body = _json(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            return True  # cannot tell: keep waiting rather than fail a running job
-        for item in [*(body.get("queue_running") or []), *(body.get("queue_pending") or [])]:
-            if isinstance(item, list) and len(item) > 1 and item[1] == prompt_id:
-                return True
-        return False
+            return -1
+        running = [i for i in body.get("queue_running") or [] if isinstance(i, list) and len(i) > 1]
+        pending = [i for i in body.get("queue_pending") or [] if isinstance(i, list) and len(i) > 1]
+        if any(i[1] == prompt_id for i in running):
+            return 0
+        ours = next((i for i in pending if i[1] == prompt_id), None)
+        if ours is None:
+            return None
+        # /queue lists the pending prompts in heap order: ahead means a lower number (ComfyUI runs lowest first).
+        return len(running) + sum(1 for i in pending if _number(i) < _number(ours))
 
     def _check_status(self, entry: dict[str, Any], template: Template) -> None:
         status = entry.get("status") or {}
@@ -902,6 +974,42 @@ class _Progress:
         if fraction - self.last >= 0.01 or message:
             self.last = fraction
             self.session.progress(fraction, message or "ComfyUI: running")
+
+
+class _Waiting:
+    """Until our prompt starts, the job says where it waits in the server's queue (instead of the last thing it
+    did, "uploading inputs"); `check` costs one GET /queue and says whether the prompt is still queued."""
+
+    def __init__(self, provider: ComfyUIProvider, prompt_id: str, session: ProviderSession, fraction: float):
+        self.provider, self.prompt_id, self.session, self.fraction = provider, prompt_id, session, fraction
+        self.running = False
+        self.last: int | None = None
+        self.checked = 0.0  # time.monotonic() of the last GET /queue
+
+    def started(self) -> None:
+        if not self.running:
+            self.running = True
+            self.session.progress(self.fraction, f"running on {self.provider.name}")
+
+    def check(self) -> bool:
+        self.checked = time.monotonic()
+        position = self.provider._position(self.prompt_id, self.session)
+        if position is None:
+            return False
+        if position == 0:
+            self.started()
+        elif position > 0 and not self.running and position != self.last:
+            self.last = position
+            self.session.progress(self.fraction, f"waiting in {self.provider.name}'s queue: {position} "
+                                                 f"prompt{'s' if position != 1 else ''} ahead")
+        return True
+
+
+def _number(item: list[Any]) -> float:
+    try:
+        return float(item[0])
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _prune(graph: dict[str, Any], start: str, info: dict[str, Any], template: Template) -> None:

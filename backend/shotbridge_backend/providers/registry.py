@@ -20,6 +20,7 @@ import importlib
 import logging
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -46,7 +47,6 @@ TYPES = {
 # Keys every entry may set; anything else is the adapter's own configuration.
 FACT_KEYS = ("trains_on_inputs", "retention_days", "data_location")
 HEALTH_TTL = 30.0  # seconds a health check is reused for
-HEALTH_TIMEOUT = 3.0
 
 
 class ConfigError(ValueError):
@@ -129,6 +129,9 @@ class Registry:
         self.adapters = {a.name: a for a in adapters}
         self.errors = list(errors or [])
         self._health: dict[str, tuple[float, str]] = {}
+        # One check at a time per provider: requests arriving while a busy server takes its time over the
+        # health check wait for that answer instead of each sending (and waiting for) one of their own.
+        self._checking: dict[str, threading.Lock] = {a.name: threading.Lock() for a in adapters}
 
     @classmethod
     def load(cls, path: Path | None = None) -> Registry:
@@ -166,16 +169,17 @@ class Registry:
     def health(self, adapter: ProviderAdapter) -> str:
         if adapter.problem:
             return adapter.problem
-        now = time.monotonic()
-        cached = self._health.get(adapter.name)
-        if cached and now - cached[0] < HEALTH_TTL:
-            return cached[1]
-        try:
-            reason = adapter.health()
-        except Exception as exc:  # a health check must never break a listing
-            reason = f"health check failed: {type(exc).__name__}: {exc}"
-        self._health[adapter.name] = (now, reason)
-        return reason
+        with self._checking.setdefault(adapter.name, threading.Lock()):
+            now = time.monotonic()
+            cached = self._health.get(adapter.name)
+            if cached and now - cached[0] < HEALTH_TTL:
+                return cached[1]
+            try:
+                reason = adapter.health()
+            except Exception as exc:  # a health check must never break a listing
+                reason = f"health check failed: {type(exc).__name__}: {exc}"
+            self._health[adapter.name] = (time.monotonic(), reason)
+            return reason
 
     def forget_health(self, name: str) -> None:
         self._health.pop(name, None)

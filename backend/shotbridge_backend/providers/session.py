@@ -81,6 +81,10 @@ class ProviderSession:
         self.http.mount("http://", self._adapter)
         self.http.mount("https://", self._adapter)
         self.http.headers["User-Agent"] = "ShotBridge"
+        # A session lasts the whole job (every frame of a per-frame operation): what an adapter keeps between
+        # its requests (inputs already uploaded, an open progress connection) lives here, and goes at close.
+        self.state: dict[str, Any] = {}
+        self._closers: list[Callable[[], None]] = []
 
     # -- job side ------------------------------------------------------------------------------------------
 
@@ -187,7 +191,18 @@ class ProviderSession:
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", url, **kwargs)
 
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Run `closer` when the job is done with the provider (last registered, first run)."""
+        self._closers.append(closer)
+
     def close(self) -> None:
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                closer()
+            except Exception as exc:  # the job is over: a close that fails is worth a line in the log, no more
+                log.warning("%s: closing after the job failed (%s: %s)", self.provider.name, type(exc).__name__, exc)
+        self.state.clear()
         self.http.close()
 
     # -- internals -----------------------------------------------------------------------------------------

@@ -197,13 +197,26 @@ def open_media(
     """A movie file, an image-sequence pattern, or a single still image (a one-frame sequence)."""
     if is_sequence_pattern(media):
         return SequenceSource(media, first, last)
-    if Path(media).suffix.lower() in _IMAGE_EXT:
+    if Path(media).suffix.lower() in _IMAGE_EXT or is_still_image(media):
         return StillSource(media)
     return MovieSource(media)
 
 
+def is_still_image(path: str | Path) -> bool:
+    """Whether the file's bytes are a still image (stored assets are named by their hash, without an
+    extension: what they hold decides how they are read)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.format not in (None, "GIF") and getattr(img, "n_frames", 1) == 1
+    except (UnidentifiedImageError, OSError, ValueError):
+        return False
+
+
 class StillSource(SequenceSource):
-    """One image as a one-frame source (frame 0)."""
+    """One image as a source whose only file frame is 0; a clip that holds the still reads it at any of its
+    frames (a still on a timeline lasts as long as its clip)."""
 
     def __init__(self, path: str | Path):
         self.pattern = str(path)
@@ -213,8 +226,8 @@ class StillSource(SequenceSource):
         self.size = (self._img.shape[1], self._img.shape[0])
 
     def read(self, frame: int) -> np.ndarray:
-        if frame != 0:
-            raise MediaError(f"'{self.pattern}' is a single image: only frame 0 exists, not {frame}.")
+        if frame < 0:
+            raise MediaError(f"'{self.pattern}' is a single image: frame {frame} is before it.")
         return self._img
 
 
