@@ -43,12 +43,11 @@ from shotbridge.safenames import safe_name
 
 from . import audit, auth, characters, routing, timelines
 from .body_limits import BodyTooLarge, JsonBodyLimit
-from .db import AssetRow, Database, JobRow, ProjectRow
+from .db import AssetRow, Database, JobRow, ProjectRow, asset_model
 from .deps import (
     ApiProblem,
     BackendDep,
     PrincipalDep,
-    asset_model,
     field_problem,
     job_row,
     problems,
@@ -292,9 +291,10 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         x_shotbridge_media_type: Annotated[str, Header()] = "application/octet-stream",
     ) -> Any:
         pid = (await run_in_threadpool(project_row, backend, principal, project)).id
-        existing = await run_in_threadpool(_asset_row, backend, pid, sha256)
-        if existing is not None and backend.store.exists(sha256):
-            return JSONResponse(asset_model(existing).model_dump(mode="json"), status_code=200)
+        _check_sha(sha256)
+        existing = await run_in_threadpool(backend.runner.claim_upload, pid, sha256)
+        if existing is not None:
+            return JSONResponse(existing.model_dump(mode="json"), status_code=200)
         # The name is only a label, but operations name files after it: made safe here, before it is stored.
         filename = safe_name(unquote(x_shotbridge_filename), "X-ShotBridge-Filename", default="")
         limit, setting = upload_limit(backend.settings, x_shotbridge_media_type, filename)
@@ -309,13 +309,11 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         size = await backend.store.receive(request.stream(), sha256, limit, setting)
         row = AssetRow(project_id=pid, sha256=sha256, size=size, media_type=x_shotbridge_media_type[:200],
                        filename=filename, origin="uploaded")
-
-        def save() -> Asset:
-            with backend.db.session() as s:
-                s.merge(row)
-            return asset_model(row)
-
-        return await run_in_threadpool(save)
+        saved = await run_in_threadpool(backend.runner.claim_upload, pid, sha256, row)
+        if saved is None:
+            raise ApiProblem(409, "Upload crossed a clean-up", "A re-run job removed these bytes while they were "
+                             "being uploaded; upload the file again.")
+        return saved
 
     @app.get("/v1/projects/{project}/assets/{sha256}/content", tags=["assets"],
              response_class=FileResponse, responses=problems(401, 404, 422, status_200={

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from shotbridge.models import Asset, AssetOrigin
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -161,6 +163,11 @@ class EgressRow(Base):
     assets: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str] = mapped_column(String(20), default="sent")
+
+
+def asset_model(row: AssetRow) -> Asset:
+    return Asset(sha256=row.sha256, size=row.size, media_type=row.media_type, filename=row.filename,
+                 origin=AssetOrigin(row.origin), created_at=row.created_at)
 
 
 def bible_for(db: Database, project_id: str) -> dict[str, list[list[float]]]:

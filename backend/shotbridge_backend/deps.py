@@ -8,10 +8,10 @@ from fastapi import Depends, Header, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from shotbridge.models import Asset, AssetOrigin, Job, Problem, Project
+from shotbridge.models import Job, Problem, Project
 
 from . import auth
-from .db import AssetRow, JobRow, ProjectRow
+from .db import JobRow, ProjectRow
 from .runner import to_job
 
 if TYPE_CHECKING:
@@ -100,9 +100,5 @@ def job_row(backend: Backend, principal: auth.Principal, job_id: str) -> Job:
 def project_model(row: ProjectRow) -> Project:
     return Project(id=row.id, name=row.name, description=row.description, created_at=row.created_at)
 
-
-def asset_model(row: AssetRow) -> Asset:
-    return Asset(sha256=row.sha256, size=row.size, media_type=row.media_type, filename=row.filename,
-                 origin=AssetOrigin(row.origin), created_at=row.created_at)
 
 

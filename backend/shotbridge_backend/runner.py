@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session
 
-from shotbridge.models import Job, JobStatus, OutputRef, Problem
+from shotbridge.models import Asset, Job, JobStatus, OutputRef, Problem
 from shotbridge.safenames import UnsafeName
 
 from .audit import JobEgress
@@ -32,6 +32,7 @@ from .db import (
     ProjectRow,
     ReferenceRow,
     TimelineRow,
+    asset_model,
     bible_for,
     utcnow,
 )
@@ -384,6 +385,20 @@ class JobRunner:
                 self.store.ingest(path)
             self._remove_from_store(unused)
         return ref
+
+    def claim_upload(self, project_id: str, sha: str, row: AssetRow | None = None) -> Asset | None:
+        """An upload's hold on an asset, under the lock re-run clean-ups take: `row` (a new upload) is saved
+        first; then the project's asset is marked uploaded, so no clean-up drops it, and returned if its bytes
+        are in the store. None when they are not (the upload must send them)."""
+        with self._assets_lock, self.db.session() as s:
+            if row is not None:
+                s.merge(row)
+                s.flush()
+            current = s.get(AssetRow, (project_id, sha))
+            if current is None or not self.store.exists(sha):
+                return None
+            current.origin = "uploaded"  # the artist sent these bytes: theirs now, whoever made them first
+            return asset_model(current)
 
     # -- outputs that are no longer a job's --------------------------------------------------------------
 

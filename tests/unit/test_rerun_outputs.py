@@ -139,3 +139,15 @@ def test_a_queued_job_s_first_run_and_a_job_without_leftovers_are_unchanged(runn
     with runner.db.session() as s:
         job = to_job(s.get(JobRow, job_id))
     assert job.status == JobStatus.succeeded and job.attempts == 1 and job.result == {"message": "again"}
+
+
+def test_bytes_an_artist_uploads_are_theirs_and_survive_the_clean_up(runner, tmp_path):
+    job_id = _job(runner)
+    sha = _store_output(runner, tmp_path, job_id, "sh010.0001.png", b"frame one")
+    claimed = runner.claim_upload("p1", sha)  # the same bytes PUT by the artist while the job is running
+    assert claimed is not None and claimed.origin.value == "uploaded"
+    _rerun(runner, job_id)
+    with runner.db.session() as s:
+        assert s.get(AssetRow, ("p1", sha)) is not None
+    assert runner.store.exists(sha)
+    assert runner.claim_upload("p1", "0" * 64) is None  # nothing stored: the upload must send the bytes
