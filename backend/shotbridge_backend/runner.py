@@ -8,7 +8,9 @@ what the killed attempt stored leaves the project's assets (and the store) unles
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import shutil
 import threading
 import time
@@ -107,6 +109,12 @@ class JobRunner:
         # Held from "is this sha still used?" to its removal from the store, and from adding an output's row
         # to checking its file is there: a release never takes bytes another job has just claimed.
         self._assets_lock = threading.Lock()
+        # as they appear in text, JSON-escaped or not (Windows separators are doubled in JSON)
+        sep = r"[/\\]+"
+        self._store_path = re.compile(re.escape(str(store.root)).replace("/", sep) + sep + r"[0-9a-f]{2}" + sep
+                                      + r"([0-9a-f]{64})")
+        self._work_path = re.compile(re.escape(str(work_root)).replace("/", sep) + sep + r"[0-9a-f]{32}" + sep
+                                     + r"(?:[^\s'\"]*" + sep + r")?")
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -285,11 +293,17 @@ class JobRunner:
 
     def _finish_row(self, row: JobRow, status: JobStatus, message: str, error: Problem | None = None) -> None:
         row.status = status.value
-        row.message = message
+        row.message = self._public(message)
         row.finished_at = utcnow()
-        row.error = error.model_dump(mode="json") if error else None
+        row.error = json.loads(self._public(error.model_dump_json())) if error else None
         if status == JobStatus.succeeded:
             row.progress = 1.0
+
+    def _public(self, text: str) -> str:
+        """A message as a project may read it: the backend's own paths (a stored asset, a job's work folder),
+        which engines put in their errors, become the asset's id or the file's name."""
+        text = self._store_path.sub(lambda m: f"asset {m[1][:12]}", text)
+        return self._work_path.sub("", text)
 
     # -- providers ---------------------------------------------------------------------------------------
 

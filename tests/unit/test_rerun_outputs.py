@@ -12,7 +12,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from shotbridge.models import JobStatus
+from shotbridge.models import JobStatus, Problem
 from shotbridge_backend.db import (
     AssetRow,
     CharacterRow,
@@ -151,3 +151,18 @@ def test_bytes_an_artist_uploads_are_theirs_and_survive_the_clean_up(runner, tmp
         assert s.get(AssetRow, ("p1", sha)) is not None
     assert runner.store.exists(sha)
     assert runner.claim_upload("p1", "0" * 64) is None  # nothing stored: the upload must send the bytes
+
+
+def test_a_job_s_error_never_shows_the_backend_s_own_paths(runner):
+    sha = "ab" * 32
+    job_id = _job(runner)
+    with runner.db.session() as s:
+        row = s.get(JobRow, job_id)
+        detail = (f"Movie '{runner.store.path(sha)}' ended early; "
+                  f"cannot read '{runner.work_root / job_id / 'in' / 'sh010_12.png'}'")
+        runner._finish_row(row, JobStatus.failed, detail, Problem(title="Operation failed", status=422, detail=detail))
+    with runner.db.session() as s:
+        job = to_job(s.get(JobRow, job_id))
+    for text in (job.message, job.error.detail):
+        assert str(runner.store.root) not in text and str(runner.work_root) not in text
+        assert "asset abababababab" in text and "'sh010_12.png'" in text
