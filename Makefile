@@ -13,7 +13,7 @@ PY310_VENV  := .venv-py310
 PY310_STAMP := $(PY310_VENV)/.installed
 CORE_TESTS  := tests/unit/test_client_retries.py tests/unit/test_config.py tests/unit/test_safenames.py $(wildcard tests/exchange tests/nuke tests/resolve)
 
-.PHONY: all venv demo test test-main test-py310 lint clean
+.PHONY: all venv demo test test-main test-py310 lint clean services
 
 all: test
 
@@ -29,7 +29,13 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/shotbridge demo --out $(DEMO_OUT)
 
-test-main: $(STAMP)
+# Servers the tests start on loopback ports (tests/servers.py): PostgreSQL and Redis from Debian's packages.
+services:
+	@command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing postgresql and redis-server (Debian packages) for the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; }
+
+test-main: $(STAMP) services
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests --ignore=tests/blender
 
 $(PY310_STAMP): pyproject.toml Makefile

@@ -19,7 +19,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from shotbridge.models import Asset, AssetOrigin
@@ -198,27 +198,28 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    if url.startswith(("postgresql://", "postgres://")):  # the driver ShotBridge installs: psycopg 3
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return create_engine(url, pool_pre_ping=True)
 
 
-def add_missing_columns(engine: Engine) -> list[str]:
-    """Columns added to a table after a database was created: ALTER them in, so an older store keeps working
-    (create_all only makes missing tables). Every added column has a default or is nullable."""
+def add_missing_columns(conn: Connection) -> list[str]:
+    """Columns added to a table after a database was made, ALTERed in: for databases made before migrations
+    existed (see migrate.py). Every added column has a default or is nullable."""
     from sqlalchemy import inspect, text
 
     added = []
-    inspector = inspect(engine)
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                ddl = column.type.compile(engine.dialect)
-                default = column.default.arg if column.default is not None and column.default.is_scalar else None
-                clause = "" if default is None else f" NOT NULL DEFAULT {_sql_literal(default)}"
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {ddl}{clause}'))
-                added.append(f"{table.name}.{column.name}")
+    inspector = inspect(conn)
+    for table in Base.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            ddl = column.type.compile(conn.dialect)
+            default = column.default.arg if column.default is not None and column.default.is_scalar else None
+            clause = "" if default is None else f" NOT NULL DEFAULT {_sql_literal(default)}"
+            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {ddl}{clause}'))
+            added.append(f"{table.name}.{column.name}")
     return added
 
 
@@ -233,8 +234,9 @@ def _sql_literal(value) -> str:
 class Database:
     def __init__(self, url: str):
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
-        add_missing_columns(self.engine)
+        from .migrate import upgrade
+
+        upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -52,7 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help="where jobs and assets live (default: ~/.local/share/shotbridge)")
     p.add_argument("--workers", type=int, help="jobs run at once (default 2)")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--database", help="SQLAlchemy URL of the state database (default: $SHOTBRIDGE_DATABASE_URL or "
+                   "SQLite in the data dir); postgresql://USER:PASSWORD@HOST/DB for a studio")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("db", help="the state database's schema: upgrade it, or show its revision")
+    p.add_argument("action", choices=["upgrade", "current"])
+    p.add_argument("--database", help="SQLAlchemy URL (default as for serve)")
+    p.add_argument("--data-dir", type=Path, help="the embedded backend's data dir, for its SQLite file")
+    p.set_defaults(func=cmd_db)
 
     p = sub.add_parser("demo", help="start a private backend, run the main operations on sample media")
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
@@ -213,9 +221,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = BackendSettings(data_dir=args.data_dir, host=args.host, port=args.port)
     if args.workers:
         settings.workers = args.workers
+    if args.database:
+        settings.database_url = args.database
+    _check_database(settings.database_url).dispose()
     print(f"ShotBridge backend on http://{settings.host}:{settings.port} (data in {settings.data_dir}; "
           f"token in {settings.token_file})", file=sys.stderr)
     serve(settings, log_level=args.log_level)
+    return 0
+
+
+def _check_database(url: str):
+    from shotbridge_backend.migrate import DatabaseUnavailable, check
+
+    try:
+        return check(url)
+    except DatabaseUnavailable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    try:
+        from shotbridge_backend import migrate
+        from shotbridge_backend.settings import BackendSettings
+    except ImportError as exc:
+        raise UsageError(f"The backend is not installed here ({exc.name} missing): "
+                         "pip install 'shotbridge[backend]'.") from exc
+    url = args.database or BackendSettings(**({"data_dir": args.data_dir} if args.data_dir else {})).database_url
+    engine = _check_database(url)
+    try:
+        if args.action == "current":
+            print(f"{migrate.current(engine) or 'none'} (this version's schema: {migrate.head()})")
+        else:
+            before, after = migrate.upgrade(engine)
+            print(f"schema {before or 'none'} -> {after}" if before != after else f"schema {after}: up to date")
+    finally:
+        engine.dispose()
     return 0
 
 

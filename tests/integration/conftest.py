@@ -5,14 +5,31 @@ from __future__ import annotations
 import os
 
 import pytest
+import servers
 
 from shotbridge.client import Client
 from shotbridge_backend.demo import EmbeddedBackend, sample_movie
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    backend = EmbeddedBackend(tmp_path_factory.mktemp("backend"))
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One real PostgreSQL for the session; each backend gets a database of its own on it."""
+    if not servers.have_postgres():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: `make services` installs it (Debian's postgresql)")
+        pytest.skip("PostgreSQL is not installed here (make services)")
+    with servers.postgres() as pg:
+        yield pg
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
+    """The backend on its embedded SQLite, and on PostgreSQL (the studio's database)."""
+    env = {}
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("pg_cluster")
+        env["SHOTBRIDGE_DATABASE_URL"] = pg.database(f"t{os.urandom(6).hex()}")
+    backend = EmbeddedBackend(tmp_path_factory.mktemp("backend"), env=env)
     client = backend.start()
     yield backend
     client.close()

@@ -18,6 +18,7 @@ def test_columns_added_since_the_database_was_made_are_added_in_place(tmp_path):
     with sqlite3.connect(tmp_path / "sb.db") as conn:  # the jobs table as the first release made it
         conn.execute("ALTER TABLE jobs DROP COLUMN token_id")
         conn.execute("DROP TABLE egress")
+        conn.execute("DROP TABLE alembic_version")  # and from before migrations
     db = Database(url)
     with db.session() as s:
         job = s.get(JobRow, "j1")
@@ -41,6 +42,7 @@ def test_characters_made_before_versioning_get_version_1_and_can_be_edited(tmp_p
     db.dispose()
     with sqlite3.connect(tmp_path / "sb.db") as conn:
         conn.execute("ALTER TABLE characters DROP COLUMN version")
+        conn.execute("DROP TABLE alembic_version")  # made before migrations
     db = Database(url)
     with db.session() as s:
         row = s.get(CharacterRow, "c1")
