@@ -29,7 +29,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/shotbridge demo --out $(DEMO_OUT)
 
-# Servers the tests start on loopback ports (tests/servers.py): PostgreSQL and Redis from Debian's packages.
+# Servers the tests start on loopback ports (tests/datastores.py): PostgreSQL and Redis from Debian's packages.
 services:
 	@command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 		echo "installing postgresql and redis-server (Debian packages) for the tests"; \

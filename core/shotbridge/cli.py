@@ -223,6 +223,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.workers = args.workers
     if args.database:
         settings.database_url = args.database
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # SQLite's file goes there on a first start
     _check_database(settings.database_url).dispose()
     print(f"ShotBridge backend on http://{settings.host}:{settings.port} (data in {settings.data_dir}; "
           f"token in {settings.token_file})", file=sys.stderr)

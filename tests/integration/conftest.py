@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-import servers
+import datastores
 
 from shotbridge.client import Client
 from shotbridge_backend.demo import EmbeddedBackend, sample_movie
@@ -14,11 +14,11 @@ from shotbridge_backend.demo import EmbeddedBackend, sample_movie
 @pytest.fixture(scope="session")
 def pg_cluster():
     """One real PostgreSQL for the session; each backend gets a database of its own on it."""
-    if not servers.have_postgres():
+    if not datastores.have_postgres():
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not installed: `make services` installs it (Debian's postgresql)")
         pytest.skip("PostgreSQL is not installed here (make services)")
-    with servers.postgres() as pg:
+    with datastores.postgres() as pg:
         yield pg
 
 

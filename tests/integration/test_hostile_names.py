@@ -25,14 +25,20 @@ from shotbridge.safenames import is_plain
 from shotbridge.timeline_upload import upload_timeline
 
 RATE = 24
-MARK = "EVIL" + os.urandom(3).hex()
-SEQ = "SEQ" + os.urandom(3).hex()
-OUT = "OUT" + os.urandom(3).hex()
-CLIP_NAMES = [f"../../{MARK}", f"/tmp/{MARK}", f"..\\..\\{MARK}", f"{MARK}\x00.png", f"．．／{MARK}",
-              f"..\u2215{MARK}", f"CON.{MARK}", f"{MARK}\u202egnp", MARK * 30, f"{MARK}a", f"{MARK}A"]
 
 
-def _escaped(roots: list[Path], allowed: Path | None = None, mark: str = MARK) -> list[str]:
+@pytest.fixture
+def mark() -> str:
+    """A marker no file has yet: every hostile name carries it (fresh per test, and per server mode)."""
+    return "EVIL" + os.urandom(4).hex()
+
+
+def clip_names(mark: str) -> list[str]:
+    return [f"../../{mark}", f"/tmp/{mark}", f"..\\..\\{mark}", f"{mark}\x00.png", f"．．／{mark}",
+            f"..\u2215{mark}", f"CON.{mark}", f"{mark}\u202egnp", mark * 30, f"{mark}a", f"{mark}A"]
+
+
+def _escaped(roots: list[Path], mark: str, allowed: Path | None = None) -> list[str]:
     found = []
     for root in roots:
         for folder, dirs, files in os.walk(root):
@@ -53,17 +59,17 @@ def _cli(server, *args):
                           text=True, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def hostile_cut(tmp_path_factory, movie):
+@pytest.fixture
+def hostile_cut(tmp_path_factory, movie, mark):
     """One 2-frame clip per hostile name, all on the sample movie, and a mask."""
     root = tmp_path_factory.mktemp("hostile")
     track = otio.schema.Track(name="V1")
-    for i, name in enumerate(CLIP_NAMES):
+    for i, name in enumerate(clip_names(mark)):
         track.append(otio.schema.Clip(
             name=name, source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(i, RATE),
                                                             otio.opentime.RationalTime(2, RATE)),
             media_reference=otio.schema.ExternalReference(target_url=str(movie))))
-    timeline = otio.schema.Timeline(name=f"../{MARK}")
+    timeline = otio.schema.Timeline(name=f"../{mark}")
     timeline.tracks.append(track)
     path = root / "cut.otio"
     otio.adapters.write_to_file(timeline, str(path))
@@ -73,10 +79,10 @@ def hostile_cut(tmp_path_factory, movie):
     return path, root / "mask.png"
 
 
-def test_upload_names_are_stored_as_safe_file_names(server, admin, project, tmp_path):
+def test_upload_names_are_stored_as_safe_file_names(server, admin, project, tmp_path, mark):
     source = tmp_path / "plate.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(source)
-    for header in [f"../../{MARK}.png", f"/etc/{MARK}", f"..%2F..%2F{MARK}.png", f"{MARK}%00.png", "..", ""]:
+    for header in [f"../../{mark}.png", f"/etc/{mark}", f"..%2F..%2F{mark}.png", f"{mark}%00.png", "..", ""]:
         data = source.read_bytes() + header.encode()  # a new asset for every name
         sha = hashlib.sha256(data).hexdigest()
         resp = admin._request("PUT", f"/v1/projects/{project.id}/assets/{sha}", data=data,
@@ -86,7 +92,8 @@ def test_upload_names_are_stored_as_safe_file_names(server, admin, project, tmp_
         assert "/" not in stored and stored not in (".", "..")
 
 
-def test_hostile_clip_names_write_nothing_outside_the_job_or_the_out_folder(server, project, hostile_cut, tmp_path):
+def test_hostile_clip_names_write_nothing_outside_the_job_or_the_out_folder(server, project, hostile_cut, tmp_path,
+                                                                            mark):
     cut, mask = hostile_cut
     out = tmp_path / "out"
     done = _cli(server, "run", "inpaint", "-p", project.name, "--input", str(cut), "--input", f"mask={mask}",
@@ -96,9 +103,9 @@ def test_hostile_clip_names_write_nothing_outside_the_job_or_the_out_folder(serv
     names = [o["name"] for o in job["outputs"]]
     assert all(is_plain(n) for n in names), names
     assert len({n.casefold() for n in names}) == len(names)  # one file each on macOS and Windows too
-    assert len(job["result"]["shots"]) == len(CLIP_NAMES)
-    assert len([n for n in names if n.endswith(".png")]) == 2 * len(CLIP_NAMES)  # every frame, none lost
-    assert _escaped(_roots(server), allowed=out) == []
+    assert len(job["result"]["shots"]) == len(clip_names(mark))
+    assert len([n for n in names if n.endswith(".png")]) == 2 * len(clip_names(mark))  # every frame, none lost
+    assert _escaped(_roots(server), mark, allowed=out) == []
     # each take points at its own frames, and they were downloaded where it says
     timeline = otio.adapters.read_from_file(str(out / "cut.inpaint.otio"))
     for clip in timeline.find_clips():
@@ -107,19 +114,19 @@ def test_hostile_clip_names_write_nothing_outside_the_job_or_the_out_folder(serv
         assert first.parent == out.resolve() and first.is_file(), (clip.name, first)
 
 
-def test_a_sequence_prefix_with_a_path_reaches_no_file_outside(server, admin, project, tmp_path):
+def test_a_sequence_prefix_with_a_path_reaches_no_file_outside(server, admin, project, tmp_path, mark):
     frames = tmp_path / "frames"
     frames.mkdir()
     for n in range(1001, 1004):
-        Image.fromarray(np.full((36, 64, 3), n % 255, np.uint8)).save(frames / f"{SEQ}.{n}.png")
+        Image.fromarray(np.full((36, 64, 3), n % 255, np.uint8)).save(frames / f"{mark}.{n}.png")
     for n in range(1001, 1004):  # the same frames, announced under a name that climbs out
-        path = frames / f"{SEQ}.{n}.png"
+        path = frames / f"{mark}.{n}.png"
         data = path.read_bytes()
         sha = hashlib.sha256(data + b"x").hexdigest()
         admin._request("PUT", f"/v1/projects/{project.id}/assets/{sha}", data=data + b"x",
-                       headers={"X-ShotBridge-Filename": f"../../{SEQ}.{n}.png"})
+                       headers={"X-ShotBridge-Filename": f"../../{mark}.{n}.png"})
     ref = otio.schema.ImageSequenceReference(
-        target_url_base=str(frames) + "/", name_prefix=f"../../{SEQ}.", name_suffix=".png", start_frame=1001,
+        target_url_base=str(frames) + "/", name_prefix=f"../../{mark}.", name_suffix=".png", start_frame=1001,
         frame_zero_padding=4, rate=RATE)
     clip = otio.schema.Clip(name="seq", media_reference=ref, source_range=otio.opentime.TimeRange(
         otio.opentime.RationalTime(1001, RATE), otio.opentime.RationalTime(3, RATE)))
@@ -133,19 +140,19 @@ def test_a_sequence_prefix_with_a_path_reaches_no_file_outside(server, admin, pr
     job = admin.wait(job.id)
     assert job.status == JobStatus.failed
     assert "none of its frames were uploaded" in job.error.detail
-    assert _escaped(_roots(server), allowed=frames, mark=SEQ) == []
+    assert _escaped(_roots(server), mark, allowed=frames) == []
 
 
-def test_the_client_refuses_output_names_that_are_not_plain_or_differ_only_in_case(admin, project, tmp_path):
+def test_the_client_refuses_output_names_that_are_not_plain_or_differ_only_in_case(admin, project, tmp_path, mark):
     def job(*names: str) -> Job:
         return Job(id="x" * 32, project_id=project.id, operation="echo", params={}, provider="local",
                    status=JobStatus.succeeded, created_at="2026-01-01T00:00:00Z",
                    outputs=[OutputRef(name=n, sha256="0" * 64, size=1, media_type="image/png") for n in names])
 
-    for bad in [f"../{OUT}.png", f"/tmp/{OUT}.png", f"..\\{OUT}.png", f"{OUT}\x00.png", "..", ""]:
+    for bad in [f"../{mark}.png", f"/tmp/{mark}.png", f"..\\{mark}.png", f"{mark}\x00.png", "..", ""]:
         with pytest.raises(ShotBridgeError, match="outputs"):
             admin.download_outputs(job("fine.png", bad), tmp_path / "out")
     with pytest.raises(ShotBridgeError, match="only in case"):
-        admin.download_outputs(job(f"{OUT}.png", f"{OUT.lower()}.png"), tmp_path / "out")
+        admin.download_outputs(job(f"{mark}.png", f"{mark.lower()}.png"), tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # checked before writing
-    assert _escaped([tmp_path, Path("/tmp")], mark=OUT) == []
+    assert _escaped([tmp_path, Path("/tmp")], mark) == []
