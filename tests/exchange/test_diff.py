@@ -41,7 +41,8 @@ def test_each_kind_of_change():
                 ("f", 0, 10, "f.mov")])
     d = diff_timelines(old, new)
     k = kinds(d)
-    assert k["trimmed"] == {"b"} and k["retimed"] == {"d"} and k["added"] == {"f"} and k["removed"] == {"e"}
+    assert k["trimmed_head"] == {"b"} and k["trimmed_tail"] == {"b"} and k["retimed"] == {"d"}
+    assert k["added"] == {"f"} and k["removed"] == {"e"}
     assert len(k["moved"]) == 1 and k["moved"] <= {"c", "d"}
     assert [(s.clip, s.take) for s in d.stale_takes] == [("b", "gen_v001")]
     assert d.unchanged == 1
@@ -52,7 +53,7 @@ def test_resourced_by_stable_id():
     new = make([("a", 0, 10, "a_v2.mov")])
     for t in (old, new):
         t.tracks[0][0].metadata["shotbridge"] = {"schema": 1, "id": "sh010"}
-    assert kinds(diff_timelines(old, new)) == {"resourced": {"a"}}
+    assert kinds(diff_timelines(old, new)) == {"replaced": {"a"}}
 
 
 def test_reordering_10000_shots_reports_only_what_moved():

@@ -51,10 +51,14 @@ def register(sub) -> None:
 
 
 def _read(path: str, rate: str | None):
+    return _read_result(path, rate).timeline
+
+
+def _read_result(path: str, rate: str | None):
     result = read(path, rate_arg(rate))
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    return result.timeline
+    return result
 
 
 def cmd_info(args) -> int:
@@ -96,12 +100,15 @@ def cmd_shots(args) -> int:
 
 
 def cmd_diff(args) -> int:
-    result = diff_timelines(_read(args.old, args.rate), _read(args.new, args.rate))
+    old, new = _read_result(args.old, args.rate), _read_result(args.new, args.rate)
+    result = diff_timelines(old.timeline, new.timeline, old_format=old.format, new_format=new.format)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
         return 0
-    counts = result.counts
-    print(", ".join(f"{n} {k}" for k, n in counts.items()) + f", {result.unchanged} unchanged")
+    counts = {k: n for k, n in result.counts.items() if n}
+    print(", ".join([f"{n} {k}" for k, n in counts.items()] + [f"{result.unchanged} unchanged"]))
+    for note in result.notes:
+        print(f"  note: {note}")
     for c in result.changes:
         print(f"  {c.kind:<9} {c.name:<28} {c.detail}")
     for t in result.stale_takes:

@@ -236,7 +236,7 @@ def lossy_parts(obj, fmt: str) -> list[str]:
         raise UnsupportedContent(f"a {obj.schema_name()} is not a timeline; {fmt} files hold timelines. "
                                  "Put the clips in a timeline first.")
     clips = list(obj.find_clips())
-    takes = sum(len(c.media_references()) - 1 for c in clips)
+    takes = sum(_takes(c) for c in clips)
     if takes:
         notes.append(f"{takes} take(s) other than each clip's active one are not written ({fmt} holds one "
                      "media reference per clip)")
@@ -305,8 +305,15 @@ def summary(obj) -> dict:
         "clips": len(clips),
         "markers": sum(len(c.markers) for c in clips) + sum(len(t.markers) for t in tracks),
         "image_sequences": sum(isinstance(c.media_reference, otio.schema.ImageSequenceReference) for c in clips),
-        "takes": sum(len(c.media_references()) - 1 for c in clips),
+        "takes": sum(_takes(c) for c in clips),
     }
+
+
+def _takes(clip: otio.schema.Clip) -> int:
+    """Takes other than the plate (Avid's extra references to the plate's own media are not takes)."""
+    from .takes import is_take
+
+    return sum(1 for key, ref in clip.media_references().items() if is_take(key, ref))
 
 
 def _start_tc(obj, rate: float | None) -> str | None:

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import opentimelineio as otio
 
+from . import anydict
 from .errors import ExchangeError
 from .facts import Facts, set_facts
 
 DEFAULT = otio.schema.Clip.DEFAULT_MEDIA_KEY  # "DEFAULT_MEDIA": the original plate
+
+
+def is_take(key: str, ref: otio.core.MediaReference) -> bool:
+    """A take an editor chose or ShotBridge made, as opposed to media the file's own tool keeps on the clip:
+    Avid's AAF reader adds the source clip and the .PHYS MXF as extra references (marked by their "AAF"
+    metadata); those are the plate's media, never takes."""
+    if key == DEFAULT:
+        return False
+    keys = anydict.keys(ref)
+    return "shotbridge" in keys or "AAF" not in keys
 
 
 def list_takes(clip: otio.schema.Clip) -> dict[str, otio.core.MediaReference]:
