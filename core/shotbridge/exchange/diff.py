@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import posixpath
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -487,8 +487,8 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
     elif limits.MARKERS in skip:
         hidden.add(limits.MARKERS)
     else:
-        gone = [m for m in markers_o if m not in markers_w]
-        new = [m for m in markers_w if m not in markers_o]
+        gone = list((Counter(markers_o) - Counter(markers_w)).elements())
+        new = list((Counter(markers_w) - Counter(markers_o)).elements())
         found.append(("markers_changed", None, "; ".join(
             p for p in (f"removed {', '.join(gone)}" if gone else "", f"added {', '.join(new)}" if new else "")
             if p)))

@@ -126,6 +126,8 @@ def _downgrade(node, counts: dict[str, int]) -> None:
 
 def _read_edl(path: Path, rate: float | None) -> ReadResult:
     text = path.read_text(encoding="utf-8", errors="replace")
+    if rate is not None:  # 23.976 as a clip's rate is meant as 24000/1001, the only one timecode accepts
+        rate = rate_arg(repr(rate))
     prepared = edl.prepare(text, path.name, rate)
     try:
         obj = otio.adapters.read_from_string(prepared.text, "cmx_3600", rate=prepared.rate)
@@ -155,16 +157,14 @@ def _record_origin(timeline: otio.schema.Timeline) -> None:
 
 def _read_xml(path: Path, fmt: str) -> ReadResult:
     text = path.read_text(encoding="utf-8", errors="replace")
-    if fmt == "fcpx_xml":
-        fractional = xml_checks.fcpx_rates(text)
-        if fractional:
-            line = xml_checks.first_line(text, "format")
-            raise UnsupportedContent(
-                f"{path.name}: line {line}: <format frameDuration=\"{fractional[0]}\"> is a fractional rate "
-                "(23.976/29.97), which otio-fcpx-xml-adapter truncates to a whole number of frames per second, "
-                "shifting every cut. Export this project as FCP7 XML or AAF instead.")
     try:
-        obj = otio.adapters.read_from_string(text, fmt)
+        if fmt == "fcpx_xml":  # at the format's true rate, not the whole number the adapter truncates it to
+            from . import fcpx_rates
+
+            with fcpx_rates.patched():
+                obj = otio.adapters.read_from_string(text, fmt)
+        else:
+            obj = otio.adapters.read_from_string(text, fmt)
     except Exception as exc:
         if fmt == "fcp_xml" and "No top-level sequences" in str(exc):
             raise xml_checks.fcp7_refusal(text, path.name) from exc
@@ -203,6 +203,7 @@ def write(obj: otio.core.SerializableObject, path: str | Path, rate: float | Non
     """Write `obj`; returns warnings naming what the format could not hold."""
     path = Path(path)
     fmt = format_of(path)
+    obj = _only_timeline(obj, fmt)
     notes = lossy_parts(obj, fmt)
     target = obj
     if fmt == "cmx_3600":
@@ -213,7 +214,13 @@ def write(obj: otio.core.SerializableObject, path: str | Path, rate: float | Non
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")
             kwargs = {"rate": rate} if fmt == "cmx_3600" and rate else {}
-            otio.adapters.write_to_file(target, str(tmp), adapter_name=fmt, **kwargs)
+            if fmt == "fcpx_xml":
+                from . import fcpx_rates
+
+                with fcpx_rates.patched():
+                    otio.adapters.write_to_file(target, str(tmp), adapter_name=fmt, **kwargs)
+            else:
+                otio.adapters.write_to_file(target, str(tmp), adapter_name=fmt, **kwargs)
         tmp.replace(path)
     except Exception as exc:
         raise UnsupportedContent(f"{path.name}: the {fmt} adapter cannot write this timeline: {exc}") from exc
@@ -225,6 +232,16 @@ def write(obj: otio.core.SerializableObject, path: str | Path, rate: float | Non
         elif tmp.exists():
             tmp.unlink()
     return [f"{path.name}: {n}" for n in notes]
+
+
+def _only_timeline(obj, fmt: str):
+    """An FCPX file's project comes as a bin holding one timeline: other formats hold that timeline."""
+    if fmt in ("otio_json", "otioz", "otiod") or not isinstance(obj, otio.schema.SerializableCollection):
+        return obj
+    children = [obj[i] for i in range(len(obj))]
+    if len(children) == 1 and isinstance(children[0], otio.schema.Timeline):
+        return children[0]
+    return obj
 
 
 def lossy_parts(obj, fmt: str) -> list[str]:
