@@ -9,10 +9,10 @@ import argparse
 import json
 import sys
 
-from .diff import diff_timelines
 from .errors import ExchangeError
-from .io import rate_arg, read, summary, write
-from .shots import extract_shots
+
+# OpenTimelineIO, its adapters and pydantic load when a command needs them, not for `--help`: panels and
+# conform scripts start this command many times.
 
 
 def register(sub) -> None:
@@ -55,6 +55,8 @@ def _read(path: str, rate: str | None):
 
 
 def _read_result(path: str, rate: str | None):
+    from .io import rate_arg, read
+
     result = read(path, rate_arg(rate))
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -62,6 +64,8 @@ def _read_result(path: str, rate: str | None):
 
 
 def cmd_info(args) -> int:
+    from .io import summary
+
     info = summary(_read(args.file, args.rate))
     if args.json:
         print(json.dumps(info, indent=2))
@@ -75,6 +79,8 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
+    from .io import rate_arg, write
+
     rate = rate_arg(args.rate)
     for w in write(_read(args.input, args.rate), args.output, rate=rate):
         print(f"warning: {w}", file=sys.stderr)
@@ -83,6 +89,8 @@ def cmd_convert(args) -> int:
 
 
 def cmd_shots(args) -> int:
+    from .shots import extract_shots
+
     rng = None
     if args.range:
         a, _, b = args.range.partition("-")
@@ -100,6 +108,8 @@ def cmd_shots(args) -> int:
 
 
 def cmd_diff(args) -> int:
+    from .diff import diff_timelines
+
     old, new = _read_result(args.old, args.rate), _read_result(args.new, args.rate)
     result = diff_timelines(old.timeline, new.timeline, old_format=old.format, new_format=new.format)
     if args.json:
