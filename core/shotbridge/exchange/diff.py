@@ -464,9 +464,10 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
     if not same_in or not same_out:
         d_in = w.src_in - base_w - _at(o.src_in - base_o, o.rate, w.rate)
         d_out = w.src_out - base_w - _at(o.src_out - base_o, o.rate, w.rate)
-        if not same_in and not same_out and d_in == d_out and same_rec:
+        # A slip keeps the clip's length (its record range, but for what edits before it ripple).
+        if not same_in and not same_out and d_in == d_out:
             found.append(("slipped", d_in, f"source {o.src_in}-{o.src_out} -> {w.src_in}-{w.src_out} "
-                                           f"({d_in:+d} frames), same record range"))
+                                           f"({d_in:+d} frames)" + (", same record range" if same_rec else "")))
         else:
             if not same_in:
                 found.append(("trimmed_head", d_in, f"source in {o.src_in} -> {w.src_in} ({d_in:+d} frames)"))

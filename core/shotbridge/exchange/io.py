@@ -208,6 +208,8 @@ def write(obj: otio.core.SerializableObject, path: str | Path, rate: float | Non
     target = obj
     if fmt == "cmx_3600":
         target = _edl_ready(obj, notes)
+    elif fmt in ("fcp_xml", "fcpx_xml"):
+        target = _with_media_ranges(obj)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
     try:
@@ -296,6 +298,30 @@ def _edl_ready(obj: otio.schema.Timeline, notes: list[str]) -> otio.schema.Timel
     if unnamed:
         notes.append(f"{unnamed} clip(s) have no letters or digits to make a reel name from; written with "
                      "reel AX (unknown source)")
+    return copy
+
+
+def _with_media_ranges(obj: otio.schema.Timeline) -> otio.schema.Timeline:
+    """FCP7 and FCPX XML describe each file with its duration and start timecode; OTIO's writers fail on media
+    without an available range (EDL and hand-made cuts have none): a copy whose such media run from frame 0
+    to the last frame the cut uses of each file. Frame 0, not the first frame used: a start that moved with
+    the edit would hide a slip from anyone comparing positions within the file."""
+    missing = [c for c in obj.find_clips() if isinstance(c.media_reference, otio.schema.ExternalReference)
+               and c.media_reference.available_range is None]
+    if not missing:
+        return obj
+    copy = obj.deepcopy()
+    spans: dict[str, otio.opentime.TimeRange] = {}
+    clips = [c for c in copy.find_clips() if isinstance(c.media_reference, otio.schema.ExternalReference)
+             and c.media_reference.available_range is None]
+    for clip in clips:
+        used = clip.trimmed_range()
+        used = otio.opentime.range_from_start_end_time(otio.opentime.RationalTime(0, used.start_time.rate),
+                                                       used.end_time_exclusive())
+        url = clip.media_reference.target_url
+        spans[url] = spans[url].extended_by(used) if url in spans else used
+    for clip in clips:
+        clip.media_reference.available_range = spans[clip.media_reference.target_url]
     return copy
 
 

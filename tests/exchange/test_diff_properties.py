@@ -1,0 +1,101 @@
+"""Random cuts, random edits, each cut exported through a random format and read back: the diff names
+exactly the edits made, with their frame counts, and nothing else."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import opentimelineio as otio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shotbridge.exchange import io
+from shotbridge.exchange.diff import diff_timelines
+
+RATES = [24.0, 25.0, 24000 / 1001, 30000 / 1001]
+FORMATS = [".otio", ".edl", ".xml", ".fcpxml"]
+EDITS = ["trim_head", "trim_tail", "slip", "replace", "remove", "add", "move"]
+
+
+def _clip(name: str, media: str, start: int, dur: int, rate: float) -> otio.schema.Clip:
+    return otio.schema.Clip(name=name, media_reference=otio.schema.ExternalReference(target_url=f"/m/{media}.mov"),
+                            source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(start, rate),
+                                                                 otio.opentime.RationalTime(dur, rate)))
+
+
+@st.composite
+def recuts(draw):
+    """(old cut, new cut, the edits as {(name, kind, frames)}, moved clip or None)."""
+    rate = draw(st.sampled_from(RATES))
+    n = draw(st.integers(3, 8))
+    specs = [[f"sh{i:03d}", f"plate{i:03d}", draw(st.integers(100, 50_000)), draw(st.integers(20, 200))]
+             for i in range(n)]
+    old = otio.schema.Timeline(name="old")
+    old.tracks.append(otio.schema.Track(name="V1"))
+    for name, media, start, dur in specs:
+        old.tracks[0].append(_clip(name, media, start, dur, rate))
+    expected: set[tuple[str, str, int | None]] = set()
+    edits = draw(st.lists(st.sampled_from(EDITS), min_size=1, max_size=3, unique=True))
+    targets = draw(st.permutations(range(n)))[:len(edits)]
+    removed: set[int] = set()
+    moved = None
+    for edit, i in zip(edits, targets, strict=False):
+        spec = specs[i]
+        k = draw(st.integers(1, 10))
+        if edit == "trim_head":
+            spec[2] += k
+            spec[3] -= k
+            expected.add((spec[0], "trimmed_head", k))
+        elif edit == "trim_tail":
+            delta = draw(st.sampled_from([-k, k]))
+            spec[3] += delta
+            expected.add((spec[0], "trimmed_tail", delta))
+        elif edit == "slip":
+            delta = draw(st.sampled_from([-k, k]))
+            spec[2] += delta
+            expected.add((spec[0], "slipped", delta))
+        elif edit == "replace":
+            spec[1] = f"new{i:03d}"
+            expected.add((spec[0], "replaced", None))
+        elif edit == "remove":
+            removed.add(i)
+            expected.add((spec[0], "removed", None))
+        elif edit == "add":
+            specs.append(["added", "addedplate", 5000, 48])
+            expected.add(("added", "added", None))
+        elif edit == "move":
+            moved = spec[0]
+    order = [s for j, s in enumerate(specs) if j not in removed]
+    if moved is not None and moved in [s[0] for s in order] and len(order) > 2:
+        spec = next(s for s in order if s[0] == moved)
+        first = order[0] is spec
+        order.remove(spec)
+        order.insert(len(order) if first else 0, spec)  # to the other end of the reel
+    else:
+        moved = None
+    new = otio.schema.Timeline(name="new")
+    new.tracks.append(otio.schema.Track(name="V1"))
+    for name, media, start, dur in order:
+        new.tracks[0].append(_clip(name, media, start, dur, rate))
+    return old, new, expected, moved, rate
+
+
+def _through(timeline: otio.schema.Timeline, suffix: str, rate: float, tmp: str) -> io.ReadResult:
+    path = Path(tmp) / f"{timeline.name}{suffix}"
+    io.write(timeline, path, rate=rate)
+    return io.read(path, rate)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recuts(), st.sampled_from(FORMATS), st.sampled_from(FORMATS))
+def test_random_edits_through_random_formats_diff_to_exactly_those_edits(recut, fmt_old, fmt_new):
+    old, new, expected, moved, rate = recut
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = _through(old, fmt_old, rate, tmp), _through(new, fmt_new, rate, tmp)
+    d = diff_timelines(a.timeline, b.timeline, old_format=a.format, new_format=b.format)
+    found = {(c.name, c.kind, c.frames) for c in d.changes if c.kind != "moved"}
+    moves = [c.name for c in d.changes if c.kind == "moved"]
+    assert found == expected, d.notes
+    assert len(moves) == (1 if moved else 0)
+    assert not d.unrelated
