@@ -462,17 +462,20 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
             base_o, base_w, same_in, same_out = o.media_start, w.media_start, rel_in, rel_out
     same_rec = same(o.rec_in, o.rate, w.rec_in, w.rate) and same(o.rec_out, o.rate, w.rec_out, w.rate)
     if not same_in or not same_out:
-        d_in = w.src_in - base_w - _at(o.src_in - base_o, o.rate, w.rate)
-        d_out = w.src_out - base_w - _at(o.src_out - base_o, o.rate, w.rate)
+        o_in, o_out, w_in, w_out = o.src_in - base_o, o.src_out - base_o, w.src_in - base_w, w.src_out - base_w
+        d_in = w_in - _at(o_in, o.rate, w.rate)
+        d_out = w_out - _at(o_out, o.rate, w.rate)
+        at = f" at {_num(o.rate)} -> {_num(w.rate)} fps" if o.rate != w.rate else ""
+        into = " (frames into the file)" if base_o or base_w else ""
         # A slip keeps the clip's length (its record range, but for what edits before it ripple).
         if not same_in and not same_out and d_in == d_out:
-            found.append(("slipped", d_in, f"source {o.src_in}-{o.src_out} -> {w.src_in}-{w.src_out} "
-                                           f"({d_in:+d} frames)" + (", same record range" if same_rec else "")))
+            found.append(("slipped", d_in, f"source {o_in}-{o_out} -> {w_in}-{w_out}{at}{into} ({d_in:+d} frames)"
+                          + (", same record range" if same_rec else "")))
         else:
             if not same_in:
-                found.append(("trimmed_head", d_in, f"source in {o.src_in} -> {w.src_in} ({d_in:+d} frames)"))
+                found.append(("trimmed_head", d_in, f"source in {o_in} -> {w_in}{at}{into} ({d_in:+d} frames)"))
             if not same_out:
-                found.append(("trimmed_tail", d_out, f"source out {o.src_out} -> {w.src_out} ({d_out:+d} frames)"))
+                found.append(("trimmed_tail", d_out, f"source out {o_out} -> {w_out}{at}{into} ({d_out:+d} frames)"))
     if abs(o.speed - w.speed) > SPEED_TOLERANCE * max(1.0, abs(o.speed)):
         if limits.SPEED in skip:
             hidden.add(limits.SPEED)

@@ -333,7 +333,8 @@ def _reel_letters(clip: otio.schema.Clip) -> str:
 
 
 def summary(obj) -> dict:
-    """Counts a user checks first (`timeline info`)."""
+    """Counts a user checks first (`timeline info`); of an FCPX project, its timeline's lanes and gaps."""
+    obj = _only_timeline(obj, "")
     tracks = list(obj.tracks) if isinstance(obj, otio.schema.Timeline) else []
     clips = list(obj.find_clips()) if hasattr(obj, "find_clips") else [obj]
     rate = _rate_of(obj)
