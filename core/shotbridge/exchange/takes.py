@@ -6,11 +6,15 @@ an editor can flip between the plate and AI takes without the cut changing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import opentimelineio as otio
 
 from . import anydict
 from .errors import ExchangeError
-from .facts import Facts, set_facts
+
+if TYPE_CHECKING:  # facts load pydantic; `timeline info` counts takes without them
+    from .facts import Facts
 
 DEFAULT = otio.schema.Clip.DEFAULT_MEDIA_KEY  # "DEFAULT_MEDIA": the original plate
 
@@ -36,6 +40,8 @@ def add_take(clip: otio.schema.Clip, media_reference: otio.core.MediaReference, 
     if key in refs:
         raise ExchangeError(f"Clip '{clip.name}' already has a take '{key}'; choose a new key.")
     if facts is not None:
+        from .facts import set_facts
+
         set_facts(media_reference, facts)
     refs[key] = media_reference
     active = clip.active_media_reference_key
