@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shotbridge.exchange import io
 from shotbridge.exchange.diff import diff_timelines
 
-RATES = [24.0, 25.0, 24000 / 1001, 30000 / 1001]
+RATES = [24.0, 25.0, 24000 / 1001, 30000 / 1001, 60000 / 1001]
 FORMATS = [".otio", ".edl", ".xml", ".fcpxml"]
 EDITS = ["trim_head", "trim_tail", "slip", "replace", "remove", "add", "move"]
 

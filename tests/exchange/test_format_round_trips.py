@@ -27,8 +27,8 @@ KNOWN: dict[tuple[str, str], str] = {
     ("aaf_marker-over-transition.aaf", ".edl"): EDL_TRANSITIONS,
     ("ococ_ElFuente_4096x2160_60fps_10bit_420_remix1.otio", ".edl"): EDL_TRANSITIONS,
     ("tellers_resolve_transitions.otio", ".edl"): EDL_TRANSITIONS,
-    ("aaf_transitions.aaf", ".edl"): "OTIO's CMX writer writes a reel with a space ('UNC Path') that no reader "
-                                     "splits back",
+    ("aaf_transitions.aaf", ".edl"): "OTIO's CMX reader refuses the dissolve from black its writer makes at the "
+                                     "track's start ('Transitions can't be at the very beginning of a track')",
     ("aaf_nested_stack.aaf", ".xml"): "one clip comes back from FCP7 XML 86400 frames (its source timecode) "
                                       "earlier; cause not found yet",
     ("dawfilekit_23.98.fcpxml", ".edl"): FCPX_MARKERS,

@@ -289,15 +289,25 @@ def _edl_ready(obj: otio.schema.Timeline, notes: list[str]) -> otio.schema.Timel
         # its reader makes it): record times then start where the cut does (01:00:00:00 in most suites).
         for track in copy.tracks:
             track.source_range = otio.opentime.TimeRange(-start, track.duration().rescaled_to(start.rate))
-    unnamed = 0
+    unnamed = spaced = 0
     for clip in copy.find_clips():
-        if not (clip.metadata.get("cmx_3600") or {}).get("reel") and not _reel_letters(clip):
+        if (clip.metadata.get("cmx_3600") or {}).get("reel"):
+            continue
+        letters = _reel_letters(clip)
+        if not letters:
             # The adapter would derive an empty reel from a name like "_.mov": an EDL no reader accepts.
             clip.metadata.setdefault("cmx_3600", {})["reel"] = "AX"
             unnamed += 1
+        elif " " in letters[:8].rstrip():
+            # It keeps spaces too ("UNC Path"), which split the event line into too many fields.
+            clip.metadata.setdefault("cmx_3600", {})["reel"] = letters[:8].rstrip().replace(" ", "_")
+            spaced += 1
     if unnamed:
         notes.append(f"{unnamed} clip(s) have no letters or digits to make a reel name from; written with "
                      "reel AX (unknown source)")
+    if spaced:
+        notes.append(f"{spaced} clip(s) would get a reel name with spaces, which splits an EDL event; written "
+                     "with underscores")
     return copy
 
 
