@@ -22,7 +22,6 @@ FILES = sorted(p for p in CORPUS.glob("*/*") if p.suffix.lower() in io.FORMATS a
 EDL_TRANSITIONS = "OTIO's CMX writer moves the cut points of clips under a dissolve by the transition's length"
 FCPX_MARKERS = "markers on clips whose rate differs from the project's (25p media in a 23.976/29.97 project) " \
     "come back at the project's rate, and duplicates from connected clips are dropped"
-EDL_LATE_START = "OTIO's CMX writer loses a first-track clip that starts an hour into the cut (record 90000)"
 KNOWN: dict[tuple[str, str], str] = {
     ("aaf_marker-over-transition.aaf", ".edl"): EDL_TRANSITIONS,
     ("ococ_ElFuente_4096x2160_60fps_10bit_420_remix1.otio", ".edl"): EDL_TRANSITIONS,
@@ -39,9 +38,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("dawfilekit_25i.fcpxml", ".fcpxml"): FCPX_MARKERS,
     ("dawfilekit_29.97d.fcpxml", ".edl"): FCPX_MARKERS,
     ("dawfilekit_29.97d.fcpxml", ".fcpxml"): FCPX_MARKERS,
-    ("dawfilekit_SyncClip.fcpxml", ".edl"): EDL_LATE_START,
-    ("fcpx_fcpx_project.fcpxml", ".edl"): "4 clips of the first video track do not come back through OTIO's CMX "
-                                          "writer and reader (cause not found yet)",
     ("fcpx_fcpx_project.fcpxml", ".xml"): "OTIO's FCP7 XML reader fails on what its writer made of this project "
                                           "('NoneType' object has no attribute 'text')",
 }

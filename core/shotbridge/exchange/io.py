@@ -283,6 +283,12 @@ def _edl_ready(obj: otio.schema.Timeline, notes: list[str]) -> otio.schema.Timel
     copy = obj.deepcopy()
     for track in list(copy.video_tracks())[1:]:
         copy.tracks.remove(track)
+    video = copy.video_tracks()
+    if video and copy.tracks[0] is not video[0]:
+        # The CMX writer writes the events of tracks[0]; an FCPX project lists its audio lane first.
+        track = video[0]
+        copy.tracks.remove(track)
+        copy.tracks.insert(0, track)
     start = copy.global_start_time
     if start is not None and start.value and all(t.source_range is None for t in copy.tracks):
         # The CMX writer ignores the start timecode but honours a track's negative source_range start (as
