@@ -160,3 +160,11 @@ def test_an_unrelated_cut_is_said_in_the_summary():
     d = diff_timelines(old, new)
     assert d.unrelated and d.changes == [] and "different cuts" in d.notes[0]
     assert d.to_json()["summary"]["unrelated"] is True and d.to_json()["schema"] == 2
+
+
+def test_off_grid_source_positions_match_within_a_frame():
+    # FCP7 XML with 23.976 media in a 25 fps sequence puts in points between frames; an EDL truncates them.
+    old = make([("a", 509.49999999999994, 75, "a.mov"), ("b", 100.25, 20, "b.mov")])
+    new = make([("a", 509, 75, "a.mov"), ("b", 101.25, 20, "b.mov")])
+    assert [(c.name, c.kind, c.frames) for c in diff_timelines(old, new).changes] == [
+        ("b", "slipped", 1)]

@@ -120,6 +120,9 @@ class _Entry:
     rec_out: int
     speed: float
     media_start: int | None = None  # the active media's first frame, when the file says
+    # Where the file puts the source off this rate's frame grid (media at 23.976 in a 25 fps sequence), its
+    # in/out as given: another format rounds them its own way, so they match within a frame.
+    src_exact: tuple[float, float] | None = None
     keys: set[str] = field(default_factory=set)
 
     @property
@@ -145,6 +148,14 @@ def media_key(url: str | None) -> str | None:
         return None
     name = posixpath.basename(unquote(url).replace("\\", "/").rstrip("/"))
     return name.casefold() or None
+
+
+def _off_grid(src: otio.opentime.TimeRange, rate: float) -> tuple[float, float] | None:
+    start = src.start_time.value if src.start_time.rate == rate else src.start_time.value * rate / src.start_time.rate
+    end = src.end_time_exclusive().value * rate / src.end_time_exclusive().rate
+    if abs(start - round(start)) < 1e-6 and abs(end - round(end)) < 1e-6:
+        return None
+    return (start, end)
 
 
 def _media_start(clip: otio.schema.Clip, rate: float) -> int | None:
@@ -212,7 +223,8 @@ def _entries(obj) -> list[_Entry]:
                 sb_id=str(sb_id) if sb_id else None, media=_media_of(item), reel=reel or None, name=item.name,
                 rate=rate, src_in=_frames(src.start_time, rate), src_out=_frames(src.end_time_exclusive(), rate),
                 rec_in=_frames(rec.start_time, rate), rec_out=_frames(rec.end_time_exclusive(), rate),
-                speed=speed, media_start=_media_start(item, rate), keys=keys))
+                speed=speed, media_start=_media_start(item, rate), keys=keys,
+                src_exact=_off_grid(src, rate)))
             position += 1
     return out
 
@@ -455,6 +467,9 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
     # Yet FCPX XML keeps the position and moves the start: take whichever reading agrees more.
     base_o = base_w = 0
     same_in, same_out = same(o.src_in, o.rate, w.src_in, w.rate), same(o.src_out, o.rate, w.src_out, w.rate)
+    if (o.src_exact or w.src_exact) and o.rate == w.rate and not (same_in and same_out):
+        (oi, oo), (wi, wo) = o.src_exact or (o.src_in, o.src_out), w.src_exact or (w.src_in, w.src_out)
+        same_in, same_out = same_in or abs(oi - wi) < 1, same_out or abs(oo - wo) < 1
     if not (same_in and same_out) and None not in (o.media_start, w.media_start):
         rel_in = same(o.src_in - o.media_start, o.rate, w.src_in - w.media_start, w.rate)
         rel_out = same(o.src_out - o.media_start, o.rate, w.src_out - w.media_start, w.rate)

@@ -283,6 +283,11 @@ def _edl_ready(obj: otio.schema.Timeline, notes: list[str]) -> otio.schema.Timel
     copy = obj.deepcopy()
     for track in list(copy.video_tracks())[1:]:
         copy.tracks.remove(track)
+    audio = copy.audio_tracks()
+    if len(audio) > 2:  # the CMX writer refuses more; an EDL event carries at most two audio channels here
+        for track in audio[2:]:
+            copy.tracks.remove(track)
+        notes.append(f"only the first 2 audio tracks are written; {len(audio) - 2} more dropped")
     video = copy.video_tracks()
     if video and copy.tracks[0] is not video[0]:
         # The CMX writer writes the events of tracks[0]; an FCPX project lists its audio lane first.
@@ -342,8 +347,11 @@ def _with_media_ranges(obj: otio.schema.Timeline) -> otio.schema.Timeline:
 
 
 def _reel_letters(clip: otio.schema.Clip) -> str:
+    # As the adapter derives it: a file reference's name or URL, else the clip's name.
     ref = clip.media_reference
-    source = getattr(ref, "name", "") or getattr(ref, "target_url", "") or getattr(ref, "name_prefix", "") or clip.name
+    source = clip.name or "AX"
+    if isinstance(ref, (otio.schema.ExternalReference, otio.schema.ImageSequenceReference)):
+        source = ref.name or getattr(ref, "target_url", "") or getattr(ref, "name_prefix", "") or source
     stem = re.sub(r"[.][a-zA-Z]+$", "", Path(source.replace("\\", "/")).name)
     return re.sub(r"[^ a-zA-Z0-9]+", "", stem).strip()
 
