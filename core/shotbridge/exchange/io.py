@@ -205,11 +205,11 @@ def write(obj: otio.core.SerializableObject, path: str | Path, rate: float | Non
     fmt = format_of(path)
     obj = _only_timeline(obj, fmt)
     notes = lossy_parts(obj, fmt)
-    target = obj
+    target = _markers_at_clip_rate(obj) if fmt not in ("otio_json", "otioz", "otiod") else obj
     if fmt == "cmx_3600":
-        target = _edl_ready(obj, notes)
+        target = _edl_ready(target, notes)
     elif fmt in ("fcp_xml", "fcpx_xml"):
-        target = _with_media_ranges(obj)
+        target = _with_media_ranges(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
     try:
@@ -319,6 +319,27 @@ def _edl_ready(obj: otio.schema.Timeline, notes: list[str]) -> otio.schema.Timel
     if spaced:
         notes.append(f"{spaced} clip(s) would get a reel name with spaces, which splits an EDL event; written "
                      "with underscores")
+    return copy
+
+
+def _markers_at_clip_rate(obj):
+    """A copy whose clip markers count frames at their clip's rate. The FCPX reader gives a clip's markers
+    the project's rate; OTIO's FCP7, FCPX and CMX writers write a marker's frame number as if at the clip's
+    rate, which moves it (frame 170 at 23.976 written as frame 170 of a 25 fps clip)."""
+    if not isinstance(obj, otio.schema.Timeline):
+        return obj
+    if not any(m.marked_range.start_time.rate != c.trimmed_range().duration.rate
+               for c in obj.find_clips() for m in c.markers):
+        return obj
+    copy = obj.deepcopy()
+    for clip in copy.find_clips():
+        rate = clip.trimmed_range().duration.rate
+        for marker in clip.markers:
+            rng = marker.marked_range
+            if rng.start_time.rate != rate:
+                marker.marked_range = otio.opentime.TimeRange(
+                    otio.opentime.RationalTime(round(rng.start_time.rescaled_to(rate).value), rate),
+                    otio.opentime.RationalTime(max(1, round(rng.duration.rescaled_to(rate).value)), rate))
     return copy
 
 
