@@ -132,3 +132,16 @@ def test_fcpx_fractional_rates_read_exactly(name: str):
     second = timeline.video_tracks()[1]
     clip = next(iter(second.find_clips()))
     assert second.range_of_child(clip).start_time.value == lane_start
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/corpus is not beside the checkout")
+def test_fcpx_project_keeps_its_lanes_gaps_and_start_gap():
+    project = io.read(CORPUS / "fcpxml" / "fcpx_fcpx_project.fcpxml").timeline
+    info = io.summary(project)
+    assert [t["kind"] for t in info["tracks"]] == ["Audio", "Video", "Video", "Video"]
+    shots = extract_shots(project)
+    assert {s.track for s in shots} == {"0", "1", "2"}  # the primary storyline and two connected lanes
+    primary = [s for s in shots if s.track == "0"]
+    assert (primary[1].name, primary[1].record_start) == ("IMG_0233", 3300)  # after a 2100-frame gap
+    sync = extract_shots(io.read(CORPUS / "fcpxml" / "dawfilekit_SyncClip.fcpxml").timeline)
+    assert [(s.name, s.record_start) for s in sync] == [("TestVideo", 90000)]  # an hour in, at 25 fps

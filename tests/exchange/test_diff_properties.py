@@ -97,5 +97,10 @@ def test_random_edits_through_random_formats_diff_to_exactly_those_edits(recut, 
     found = {(c.name, c.kind, c.frames) for c in d.changes if c.kind != "moved"}
     moves = [c.name for c in d.changes if c.kind == "moved"]
     assert found == expected, d.notes
+    for c in d.changes:  # a detail never shows two identical values as a change
+        for part in c.detail.split(";"):
+            if " -> " in part:
+                before, after = part.split(" -> ", 1)
+                assert before.split()[-1] != after.split()[0], c.detail
     assert len(moves) == (1 if moved else 0)
     assert not d.unrelated
