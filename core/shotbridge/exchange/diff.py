@@ -123,6 +123,7 @@ class _Entry:
     # Where the file puts the source off this rate's frame grid (media at 23.976 in a 25 fps sequence), its
     # in/out as given: another format rounds them its own way, so they match within a frame.
     src_exact: tuple[float, float] | None = None
+    markers: int = 0  # how many; read only where there are some
     keys: set[str] = field(default_factory=set)
 
     @property
@@ -146,31 +147,28 @@ def media_key(url: str | None) -> str | None:
     """A media URL as the file name every format keeps: 'file://localhost/D%3a/m/A.mov' -> 'a.mov'."""
     if not url:
         return None
-    name = posixpath.basename(unquote(url).replace("\\", "/").rstrip("/"))
+    if "%" in url:
+        url = unquote(url)
+    name = posixpath.basename(url.replace("\\", "/").rstrip("/"))
     return name.casefold() or None
 
 
-def _off_grid(src: otio.opentime.TimeRange, rate: float) -> tuple[float, float] | None:
-    start = src.start_time.value if src.start_time.rate == rate else src.start_time.value * rate / src.start_time.rate
-    end = src.end_time_exclusive().value * rate / src.end_time_exclusive().rate
-    if abs(start - round(start)) < 1e-6 and abs(end - round(end)) < 1e-6:
-        return None
-    return (start, end)
+def _whole(value: float) -> int:
+    """Whole frames; the epsilon keeps a value one rounding below x.5 on the same side as x.5."""
+    return math.floor(value + 0.5 + 1e-6)
 
 
-def _media_start(clip: otio.schema.Clip, rate: float) -> int | None:
-    ref = clip.media_reference
-    available = ref.available_range if ref is not None else None
-    return _frames(available.start_time, rate) if available is not None else None
-
-
-def _media_of(clip: otio.schema.Clip) -> str | None:
+def _media(clip: otio.schema.Clip, rate: float) -> tuple[str | None, int | None]:
+    """The active media's file name, and its first frame at `rate` when the file says."""
     ref = clip.media_reference
     if isinstance(ref, otio.schema.ExternalReference):
-        return media_key(ref.target_url)
-    if isinstance(ref, otio.schema.ImageSequenceReference):
-        return media_key(f"{ref.target_url_base}{ref.name_prefix}#{ref.name_suffix}")
-    return None
+        name = media_key(ref.target_url)
+    elif isinstance(ref, otio.schema.ImageSequenceReference):
+        name = media_key(f"{ref.target_url_base}{ref.name_prefix}#{ref.name_suffix}")
+    else:
+        name = None
+    available = ref.available_range if ref is not None else None
+    return name, (_frames(available.start_time, rate) if available is not None else None)
 
 
 def timeline_rate(obj) -> float | None:
@@ -200,6 +198,7 @@ def _entries(obj) -> list[_Entry]:
         counters[letter] += 1
         label = f"{letter}{counters[letter]}"
         ranges = track.range_of_all_children()
+        track_name = track.name
         position = 0
         for item in items:
             if not isinstance(item, otio.schema.Clip):
@@ -207,10 +206,16 @@ def _entries(obj) -> list[_Entry]:
             src = item.trimmed_range()
             rate = src.duration.rate
             rec = ranges[item]
+            start, end = src.start_time, src.end_time_exclusive()  # each a C++ call: once
+            raw_in = start.value if start.rate == rate else start.value * rate / start.rate
+            raw_out = end.value if end.rate == rate else end.value * rate / end.rate
+            src_in, src_out = _whole(raw_in), _whole(raw_out)
+            off_grid = abs(raw_in - src_in) > 1e-6 or abs(raw_out - src_out) > 1e-6
             speed = 1.0
-            for effect in anydict.listed(item.effects):
-                if isinstance(effect, otio.schema.LinearTimeWarp):
-                    speed *= effect.time_scalar
+            if len(item.effects):
+                for effect in anydict.listed(item.effects):
+                    if isinstance(effect, otio.schema.LinearTimeWarp):
+                        speed *= effect.time_scalar
             keys = anydict.keys(item)  # read once (see anydict)
             facts = anydict.get(item, "shotbridge", keys) if "shotbridge" in keys else None
             cmx = anydict.get(item, "cmx_3600", keys) if "cmx_3600" in keys else None
@@ -218,13 +223,14 @@ def _entries(obj) -> list[_Entry]:
             reel = (cmx or {}).get("reel") if isinstance(cmx, dict) else None
             reel = reel or ((ale or {}).get("Tape") if isinstance(ale, dict) else None)
             sb_id = facts.get("id") if isinstance(facts, dict) else None
+            media, media_start = _media(item, rate)
             out.append(_Entry(
-                clip=item, audio=audio, track=label, track_name=track.name, position=position,
-                sb_id=str(sb_id) if sb_id else None, media=_media_of(item), reel=reel or None, name=item.name,
-                rate=rate, src_in=_frames(src.start_time, rate), src_out=_frames(src.end_time_exclusive(), rate),
+                clip=item, audio=audio, track=label, track_name=track_name, position=position,
+                sb_id=str(sb_id) if sb_id else None, media=media, reel=reel or None, name=item.name,
+                rate=rate, src_in=src_in, src_out=src_out,
                 rec_in=_frames(rec.start_time, rate), rec_out=_frames(rec.end_time_exclusive(), rate),
-                speed=speed, media_start=_media_start(item, rate), keys=keys,
-                src_exact=_off_grid(src, rate)))
+                speed=speed, media_start=media_start, keys=keys,
+                src_exact=(raw_in, raw_out) if off_grid else None, markers=len(item.markers)))
             position += 1
     return out
 
@@ -232,7 +238,8 @@ def _entries(obj) -> list[_Entry]:
 def _state(e: _Entry) -> ShotState:
     return ShotState(name=e.name, track=e.track, track_name=e.track_name, position=e.position, source=e.source,
                      rate=e.rate, source_in=e.src_in, source_out=e.src_out, record_in=e.rec_in,
-                     record_out=e.rec_out, speed=e.speed, markers=_markers(e), cdl=_cdl(e), take=_take(e.clip))
+                     record_out=e.rec_out, speed=e.speed, markers=_markers(e) if e.markers else [], cdl=_cdl(e),
+                     take=_take(e.clip))
 
 
 def _markers(e: _Entry, skip: frozenset[str] = frozenset()) -> list[str]:
@@ -278,12 +285,16 @@ class _Matcher:
         self.used: set[int] = set()
 
     def by_key(self, key: Callable[[_Entry], object]) -> None:
+        if len(self.pair_of) == len(self.a) or len(self.used) == len(self.b):
+            return  # nothing left on one side (the common case once identity has matched a recut)
         pool: dict[object, list[int]] = defaultdict(list)
         for j, e in enumerate(self.b):
             if j not in self.used:
                 k = key(e)
                 if k is not None:
                     pool[k].append(j)
+        if not pool:
+            return
         for i, e in enumerate(self.a):
             if i in self.pair_of:
                 continue
@@ -499,7 +510,7 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
     if moved:
         where = f"track {o.track} -> {w.track}, " if o.track != w.track else ""
         found.append(("moved", None, f"{where}position {o.position} -> {w.position}"))
-    markers_o, markers_w = _markers(o, skip), _markers(w, skip)
+    markers_o, markers_w = (_markers(o, skip), _markers(w, skip)) if o.markers or w.markers else ([], [])
     if markers_o == markers_w:
         if skip & {limits.MARKER_CASE, limits.MARKER_COLOUR} and _markers(o) != _markers(w):
             hidden.update(skip & {limits.MARKER_CASE, limits.MARKER_COLOUR})
