@@ -168,3 +168,15 @@ def test_off_grid_source_positions_match_within_a_frame():
     new = make([("a", 509, 75, "a.mov"), ("b", 101.25, 20, "b.mov")])
     assert [(c.name, c.kind, c.frames) for c in diff_timelines(old, new).changes] == [
         ("b", "slipped", 1)]
+
+
+def test_a_nested_sequence_is_one_shot():
+    old = make([("a", 0, 10, "a.mov"), ("b", 0, 10, "b.mov")])
+    nested = otio.schema.Stack(name="compound_1")
+    inner = otio.schema.Track()
+    inner.append(clip("x", 0, 20, "x.mov"))
+    nested.append(inner)
+    old.tracks[0].insert(1, nested)
+    new = old.deepcopy()
+    del new.tracks[0][1]
+    assert [(c.name, c.kind) for c in diff_timelines(old, new).changes] == [("compound_1", "removed")]

@@ -22,7 +22,15 @@ FILES = sorted(p for p in CORPUS.glob("*/*") if p.suffix.lower() in io.FORMATS a
 EDL_TRANSITIONS = "OTIO's CMX writer moves the cut points of clips under a dissolve by the transition's length"
 FCPX_MARKERS = "markers of an FCPX project: OTIO's CMX writer drops or moves some (LOC lines on clips at " \
     "another rate than the cut), its FCPX writer puts markers of connected clips on the clip below as well"
+AAF_NESTED = "OTIO's AAF writer does not keep a nested sequence (compound clip) as it was: its length or name " \
+    "changes"
+NESTED_MARKERS = "a nested sequence comes back from OTIO's FCP7 XML writer and reader with markers it did not have"
 KNOWN: dict[tuple[str, str], str] = {
+    ("aaf_essence_group.aaf", ".aaf"): AAF_NESTED,
+    ("aaf_keyframed_properties.aaf", ".aaf"): AAF_NESTED,
+    ("aaf_nested_stack.aaf", ".aaf"): AAF_NESTED,
+    ("fcp_empty_name_tags.xml", ".xml"): NESTED_MARKERS,
+    ("dawfilekit_29.97d.fcpxml", ".xml"): NESTED_MARKERS,
     ("aaf_marker-over-transition.aaf", ".edl"): EDL_TRANSITIONS,
     ("ococ_ElFuente_4096x2160_60fps_10bit_420_remix1.otio", ".edl"): EDL_TRANSITIONS,
     ("tellers_resolve_transitions.otio", ".edl"): EDL_TRANSITIONS,

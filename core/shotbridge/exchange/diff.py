@@ -41,6 +41,9 @@ SPEED_TOLERANCE = 1e-3
 # Fewer matched clips than this share of the smaller cut: the two files are different cuts, not a recut.
 UNRELATED_SHARE = 0.1
 
+# What a track holds that the diff follows: clips, and nested sequences (compound clips, collapsed tracks) as
+# one shot each, so removing or moving one is seen.
+SHOTS = (otio.schema.Clip, otio.schema.Stack)
 BASE_KINDS = ("added", "removed", "moved", "slipped", "replaced", "trimmed_head", "trimmed_tail", "retimed",
               "markers_changed", "cdl_changed", "take_changed")
 KINDS = BASE_KINDS + tuple(f"audio_{k}" for k in BASE_KINDS)
@@ -158,9 +161,9 @@ def _whole(value: float) -> int:
     return math.floor(value + 0.5 + 1e-6)
 
 
-def _media(clip: otio.schema.Clip, rate: float) -> tuple[str | None, int | None]:
+def _media(clip, rate: float) -> tuple[str | None, int | None]:
     """The active media's file name, and its first frame at `rate` when the file says."""
-    ref = clip.media_reference
+    ref = getattr(clip, "media_reference", None)  # a nested sequence (compound clip) has none
     if isinstance(ref, otio.schema.ExternalReference):
         name = media_key(ref.target_url)
     elif isinstance(ref, otio.schema.ImageSequenceReference):
@@ -191,7 +194,7 @@ def _entries(obj) -> list[_Entry]:
         if not isinstance(track, otio.schema.Track):
             continue
         items = anydict.listed(track)
-        if not any(isinstance(item, otio.schema.Clip) for item in items):
+        if not any(isinstance(item, SHOTS) for item in items):
             continue  # formats drop empty tracks: V2 holding clips stays V2 only if empty tracks do not count
         audio = track.kind == otio.schema.TrackKind.Audio
         letter = "A" if audio else "V"
@@ -201,7 +204,7 @@ def _entries(obj) -> list[_Entry]:
         track_name = track.name
         position = 0
         for item in items:
-            if not isinstance(item, otio.schema.Clip):
+            if not isinstance(item, SHOTS):
                 continue
             src = item.trimmed_range()
             rate = src.duration.rate
@@ -266,7 +269,9 @@ def _cdl(e: _Entry) -> dict | None:
     return cdl.rounded().model_dump(mode="json")
 
 
-def _take(clip: otio.schema.Clip) -> str | None:
+def _take(clip) -> str | None:
+    if not isinstance(clip, otio.schema.Clip):
+        return None
     key = clip.active_media_reference_key
     if key == otio.schema.Clip.DEFAULT_MEDIA_KEY:
         return None
@@ -391,7 +396,8 @@ def diff_timelines(old, new, *, old_format: str | None = None, new_format: str |
 
     a_all, b_all = _entries(old), _entries(new)
     for aspect, keep in ((limits.VIDEO_TRACKS, lambda e: e.audio or e.track == "V1"),
-                         (limits.AUDIO, lambda e: not e.audio)):
+                         (limits.AUDIO, lambda e: not e.audio),
+                         (limits.NESTED, lambda e: isinstance(e.clip, otio.schema.Clip))):
         if aspect in limited and old_format != new_format:  # two EDLs hold the same tracks
             a_kept, b_kept = [e for e in a_all if keep(e)], [e for e in b_all if keep(e)]
             if (len(a_kept), len(b_kept)) != (len(a_all), len(b_all)):
@@ -561,7 +567,9 @@ def _cdl_text(cdl: dict | None) -> str:
     return f"slope {cdl['slope']} offset {cdl['offset']} power {cdl['power']} sat {cdl['saturation']}"
 
 
-def _takes_of(clip: otio.schema.Clip, reason: str) -> list[StaleTake]:
+def _takes_of(clip, reason: str) -> list[StaleTake]:
+    if not isinstance(clip, otio.schema.Clip):
+        return []
     refs = clip.media_references()
     return [StaleTake(clip=clip.name, take=key, reason=f"made for the old cut: {reason}")
             for key, ref in refs.items() if key != otio.schema.Clip.DEFAULT_MEDIA_KEY and is_take(key, ref)]

@@ -18,6 +18,7 @@ SPEED = "speed"
 TRACK_NAMES = "track_names"
 VIDEO_TRACKS = "video_tracks"  # only the first video track
 AUDIO = "audio"
+NESTED = "nested"  # nested sequences (compound clips, collapsed tracks)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
     "cmx_3600": (
         Limit(VIDEO_TRACKS, "EDL keeps only the first video track"),
         Limit(AUDIO, "EDL keeps audio only as channels of video events, not as audio tracks"),
+        Limit(NESTED, "EDL has no nested sequences (compound clips): their clips are cut in, or dropped"),
         Limit(MARKER_CASE, "EDL upper-cases marker names"),
         Limit(TRACK_NAMES, "EDL has no track names"),
     ),
