@@ -275,6 +275,9 @@ def lossy_parts(obj, fmt: str) -> list[str]:
             raise UnsupportedContent(
                 f"{len(seqs)} clip(s) use image sequences ({', '.join(seqs[:5])}), which FCP7 XML cannot "
                 "reference; write OTIO, or an EDL (reels only)")
+    if fmt == "ale":
+        notes.append("an ALE is a bin of clips: the cut's tracks, order and record positions are not written "
+                     "(write OTIO, an EDL or XML to keep the cut)")
     return notes
 
 
