@@ -284,8 +284,8 @@ def _take(clip) -> str | None:
 class _Matcher:
     """Pairs old and new clips of one track kind, strictest identity first."""
 
-    def __init__(self, a: list[_Entry], b: list[_Entry], same_time: Callable[[int, float, int, float], bool]):
-        self.a, self.b, self.same = a, b, same_time
+    def __init__(self, a: list[_Entry], b: list[_Entry]):
+        self.a, self.b = a, b
         self.pair_of: dict[int, int] = {}
         self.used: set[int] = set()
 
@@ -346,9 +346,9 @@ class _Matcher:
         self.used.add(j)
 
 
-def _match(a: list[_Entry], b: list[_Entry], same_time) -> tuple[dict[int, int], int]:
+def _match(a: list[_Entry], b: list[_Entry]) -> tuple[dict[int, int], int]:
     """Pairs (old index -> new index), and how many were paired by identity rather than by slot."""
-    m = _Matcher(a, b, same_time)
+    m = _Matcher(a, b)
     m.by_key(lambda e: e.sb_id)
 
     def t(e: _Entry) -> int:  # the in point in milliseconds: comparable across rates
@@ -411,12 +411,12 @@ def diff_timelines(old, new, *, old_format: str | None = None, new_format: str |
     for audio in (False, True):
         a = [e for e in a_all if e.audio == audio]
         b = [e for e in b_all if e.audio == audio]
-        pairs, identified = _match(a, b, same_time)
+        pairs, identified = _match(a, b)
         identified_total += identified
         results.append((a, b, pairs))
     if _unrelated(identified_total, len(a_all), len(b_all)):
         notes.append(f"these look like different cuts: {identified_total} of {len(a_all)} old and {len(b_all)} "
-                     "new clips share a source and in point; no per-clip changes listed")
+                     "new clips match by id, source or name; no per-clip changes listed")
         return TimelineDiff(changes=[], stale_takes=[], unchanged=0, unrelated=True, notes=notes)
     for a, b, pairs in results:
         moved = _moved(a, b, pairs)
@@ -514,8 +514,11 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
         else:
             found.append(("retimed", None, f"speed {_speed(o.speed, w.speed)}"))
     if moved:
-        where = f"track {o.track} -> {w.track}, " if o.track != w.track else ""
-        found.append(("moved", None, f"{where}position {o.position} -> {w.position}"))
+        parts = [f"track {o.track} -> {w.track}"] if o.track != w.track else []
+        if o.position != w.position:
+            parts.append(f"position {o.position} -> {w.position}")
+        found.append(("moved", None, ", ".join(parts) or f"out of order among its track's clips (position "
+                                                         f"{w.position})"))
     markers_o, markers_w = (_markers(o, skip), _markers(w, skip)) if o.markers or w.markers else ([], [])
     if markers_o == markers_w:
         if skip & {limits.MARKER_CASE, limits.MARKER_COLOUR} and _markers(o) != _markers(w):
