@@ -36,8 +36,9 @@ KNOWN: dict[tuple[str, str], str] = {
     ("tellers_resolve_transitions.otio", ".edl"): EDL_TRANSITIONS,
     ("aaf_transitions.aaf", ".edl"): "OTIO's CMX reader refuses the dissolve from black its writer makes at the "
                                      "track's start ('Transitions can't be at the very beginning of a track')",
-    ("aaf_nested_stack.aaf", ".xml"): "one clip comes back from FCP7 XML 86400 frames (its source timecode) "
-                                      "earlier; cause not found yet",
+    ("aaf_nested_stack.aaf", ".xml"): "OTIO's FCP7 XML writer defines a file inside the nested sequence and "
+                                      "refers to it by id from the top track; its reader finds no file there "
+                                      "(no media, no start timecode: the clip comes back 86400 frames early)",
     ("dawfilekit_23.98.fcpxml", ".edl"): FCPX_MARKERS,
     ("dawfilekit_23.98.fcpxml", ".fcpxml"): FCPX_MARKERS,
     ("dawfilekit_25i.fcpxml", ".edl"): FCPX_MARKERS,
