@@ -180,3 +180,21 @@ def test_a_nested_sequence_is_one_shot():
     new = old.deepcopy()
     del new.tracks[0][1]
     assert [(c.name, c.kind) for c in diff_timelines(old, new).changes] == [("compound_1", "removed")]
+
+
+def _dissolve(before: int, after: int) -> otio.schema.Transition:
+    return otio.schema.Transition(in_offset=otio.opentime.RationalTime(before, R),
+                                  out_offset=otio.opentime.RationalTime(after, R))
+
+
+def test_a_dissolve_placed_another_way_is_not_a_trim():
+    # OTIO/AAF centre a 100-frame dissolve on the cut; an EDL starts it at the cut and moves the cut 50 earlier.
+    centred = make([("a", 0, 204, "a.mov"), ("b", 50, 200, "b.mov")])
+    centred.tracks[0].insert(1, _dissolve(50, 50))
+    at_cut = make([("a", 0, 154, "a.mov"), ("b", 0, 250, "b.mov")])
+    at_cut.tracks[0].insert(1, _dissolve(0, 100))
+    assert diff_timelines(centred, at_cut).changes == []
+    trimmed = make([("a", 0, 154, "a.mov"), ("b", 0, 240, "b.mov")])
+    trimmed.tracks[0].insert(1, _dissolve(0, 100))
+    assert [(c.name, c.kind, c.frames) for c in diff_timelines(centred, trimmed).changes] == [
+        ("b", "trimmed_tail", -10)]

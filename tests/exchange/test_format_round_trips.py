@@ -33,7 +33,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("dawfilekit_29.97d.fcpxml", ".xml"): NESTED_MARKERS,
     ("aaf_marker-over-transition.aaf", ".edl"): EDL_TRANSITIONS,
     ("ococ_ElFuente_4096x2160_60fps_10bit_420_remix1.otio", ".edl"): EDL_TRANSITIONS,
-    ("tellers_resolve_transitions.otio", ".edl"): EDL_TRANSITIONS,
     ("aaf_transitions.aaf", ".edl"): "OTIO's CMX reader refuses the dissolve from black its writer makes at the "
                                      "track's start ('Transitions can't be at the very beginning of a track')",
     ("aaf_nested_stack.aaf", ".xml"): "OTIO's FCP7 XML writer defines a file inside the nested sequence and "
@@ -91,3 +90,22 @@ def test_round_trip_diffs_to_nothing(path: Path, target: str, tmp_path: Path):
         assert problem is not None, f"fixed upstream or here: remove {key} from KNOWN"
     else:
         assert problem is None, problem
+
+
+@pytest.mark.parametrize("rate", [24.0, 30000 / 1001, 60000 / 1001])
+def test_retimes_survive_an_edl(rate: float, tmp_path: Path):
+    # OTIO's CMX writer puts drop-frame timecode on M2 lines, which its reader cannot parse.
+    cut = otio.schema.Timeline(name="retimes")
+    cut.tracks.append(otio.schema.Track())
+    for i, speed in enumerate((1.0, 0.5, 2.0)):
+        clip = otio.schema.Clip(name=f"sh{i}", media_reference=otio.schema.ExternalReference(target_url=f"/m/{i}.mov"),
+                                source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(100, rate),
+                                                                     otio.opentime.RationalTime(20, rate)))
+        if speed != 1.0:
+            clip.effects.append(otio.schema.LinearTimeWarp(time_scalar=speed))
+        cut.tracks[0].append(clip)
+    io.write(cut, tmp_path / "cut.edl", rate=rate)
+    back = io.read(tmp_path / "cut.edl", rate)
+    assert diff_timelines(cut, back.timeline, new_format=back.format).changes == []
+    speeds = [c.effects[0].time_scalar if len(c.effects) else 1.0 for c in back.timeline.find_clips()]
+    assert speeds == pytest.approx([1.0, 0.5, 2.0])

@@ -24,7 +24,7 @@ import posixpath
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import unquote
 
@@ -127,6 +127,9 @@ class _Entry:
     # in/out as given: another format rounds them its own way, so they match within a frame.
     src_exact: tuple[float, float] | None = None
     markers: int = 0  # how many; read only where there are some
+    # Beside a dissolve: the source frames shown, handles under the dissolve included. Formats place a dissolve
+    # differently (centred on the cut in OTIO and AAF, starting at it in an EDL) and move the cut with it.
+    visible: tuple[int, int] | None = None
     keys: set[str] = field(default_factory=set)
 
     @property
@@ -202,6 +205,7 @@ def _entries(obj) -> list[_Entry]:
         label = f"{letter}{counters[letter]}"
         ranges = track.range_of_all_children()
         track_name = track.name
+        beside = _beside_dissolves(items)
         position = 0
         for item in items:
             if not isinstance(item, SHOTS):
@@ -233,9 +237,23 @@ def _entries(obj) -> list[_Entry]:
                 rate=rate, src_in=src_in, src_out=src_out,
                 rec_in=_frames(rec.start_time, rate), rec_out=_frames(rec.end_time_exclusive(), rate),
                 speed=speed, media_start=media_start, keys=keys,
-                src_exact=(raw_in, raw_out) if off_grid else None, markers=len(item.markers)))
+                src_exact=(raw_in, raw_out) if off_grid else None, markers=len(item.markers),
+                visible=_visible(item, rate) if id(item) in beside else None))
             position += 1
     return out
+
+
+def _beside_dissolves(items: list) -> set[int]:
+    out = set()
+    for n, item in enumerate(items):
+        if isinstance(item, otio.schema.Transition):
+            out.update(id(x) for x in items[max(0, n - 1):n + 2] if not isinstance(x, otio.schema.Transition))
+    return out
+
+
+def _visible(item, rate: float) -> tuple[int, int]:
+    shown = item.visible_range()
+    return _frames(shown.start_time, rate), _frames(shown.end_time_exclusive(), rate)
 
 
 def _state(e: _Entry) -> ShotState:
@@ -483,6 +501,10 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
     # file's timecode starts (Avid's audio from 0, its video from 01:00:00:00), never on the offset into it.
     # Yet FCPX XML keeps the position and moves the start: take whichever reading agrees more.
     base_o = base_w = 0
+    if o.visible and w.visible and (o.src_in, o.src_out) != (w.src_in, w.src_out):
+        # Both beside a dissolve: compare what each shows (see _Entry.visible).
+        o, w = replace(o, src_in=o.visible[0], src_out=o.visible[1], src_exact=None), \
+            replace(w, src_in=w.visible[0], src_out=w.visible[1], src_exact=None)
     same_in, same_out = same(o.src_in, o.rate, w.src_in, w.rate), same(o.src_out, o.rate, w.src_out, w.rate)
     if (o.src_exact or w.src_exact) and o.rate == w.rate and not (same_in and same_out):
         (oi, oo), (wi, wo) = o.src_exact or (o.src_in, o.src_out), w.src_exact or (w.src_in, w.src_out)

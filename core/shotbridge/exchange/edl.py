@@ -84,6 +84,12 @@ def prepare(text: str, name: str, rate: float | None) -> Prepared:
             f"{name}, line {first}: 59.94 fps drop-frame timecode, which OTIO's CMX3600 reader cannot place "
             "correctly. Export the EDL at 29.97 or as non-drop-frame, or hand over AAF or XML.")
     lines = text.splitlines()
+    m2_drop = [i for i, line in enumerate(lines) if M2.match(line.strip()) and ";" in line]
+    for i in m2_drop:  # OTIO's reader takes an M2 line's timecode as [0-9:] only, and fails on ';'
+        lines[i] = lines[i].replace(";", ":")
+    if m2_drop:
+        warnings.append(f"{name}, line {m2_drop[0] + 1}: {len(m2_drop)} M2 speed line(s) with drop-frame timecode "
+                        "read with ':' (the speed is what counts there)")
     for i, line in enumerate(lines):
         bare = BARE_TRANSITION.match(line)
         if bare:
@@ -103,6 +109,35 @@ def prepare(text: str, name: str, rate: float | None) -> Prepared:
                 f"{rec_out - rec_in} record frames with no M2 speed line (a speed change or a leader); kept "
                 f"the source in point and the record duration (source out {old} -> {fixed})")
     return Prepared("\n".join(lines) + "\n", rate, warnings)
+
+
+def speed_sources(text: str, rate: float) -> tuple[str, int]:
+    """OTIO's CMX writer gives an event with an M2 speed line a source as long as its record, and its reader
+    applies M2 only where the two differ: a retime is lost on the way back. Real EDLs run the source for
+    record duration x speed; this sets each such event's source out so (speeds above 0 only: freezes and
+    reverses are left as written). Returns the text and how many events changed."""
+    lines = text.splitlines()
+    changed = 0
+    for i, line in enumerate(lines):
+        m = EVENT.match(line)
+        if not m:
+            continue
+        speed = None
+        for nxt in lines[i + 1:]:
+            if EVENT.match(nxt):
+                break
+            m2 = re.match(r"^M2\s+.*?\s(-?[0-9.]+)\s+\d\d:\d\d:\d\d:\d\d\s*$", nxt)
+            if m2:
+                speed = float(m2.group(1)) / rate  # the last M2 of the event, as the reader keeps it
+        if speed is None or speed <= 0 or math.isclose(speed, 1.0):
+            continue
+        src_in, src_out, rec_in, rec_out = (_frames(tc, rate, "", i + 1) for tc in m.groups()[4:])
+        if src_out - src_in != rec_out - rec_in or rec_out == rec_in:
+            continue
+        out = _tc(src_in + max(1, round((rec_out - rec_in) * speed)), rate)
+        lines[i] = line[:m.start(6)] + out + line[m.end(6):]
+        changed += 1
+    return "\n".join(lines) + "\n", changed
 
 
 def _has_m2(lines: list[str], i: int) -> bool:

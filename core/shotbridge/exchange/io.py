@@ -223,6 +223,9 @@ def write(obj: otio.core.SerializableObject, path: str | Path, rate: float | Non
                     otio.adapters.write_to_file(target, str(tmp), adapter_name=fmt, **kwargs)
             else:
                 otio.adapters.write_to_file(target, str(tmp), adapter_name=fmt, **kwargs)
+        if fmt == "cmx_3600":
+            text, _ = edl.speed_sources(tmp.read_text(encoding="utf-8"), rate or _edl_rate(target))
+            tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except Exception as exc:
         raise UnsupportedContent(f"{path.name}: the {fmt} adapter cannot write this timeline: {exc}") from exc
@@ -260,7 +263,7 @@ def lossy_parts(obj, fmt: str) -> list[str]:
         notes.append(f"{takes} take(s) other than each clip's active one are not written ({fmt} holds one "
                      "media reference per clip)")
     if fmt == "cmx_3600":
-        video = obj.video_tracks()
+        video = [t for t in obj.video_tracks() if _holds_clips(t)]
         if len(video) > 1:
             dropped = sum(len(list(t.find_clips())) for t in video[1:])
             notes.append(f"only the first video track is written; {len(video) - 1} more track(s) with {dropped} "
@@ -281,11 +284,24 @@ def lossy_parts(obj, fmt: str) -> list[str]:
     return notes
 
 
+def _edl_rate(timeline: otio.schema.Timeline) -> float:
+    """The rate the CMX writer uses when none is given: the first track's."""
+    return timeline.tracks[0].duration().rate
+
+
+def _holds_clips(track: otio.schema.Track) -> bool:
+    return any(isinstance(item, otio.schema.Clip) for item in track)
+
+
 def _edl_ready(obj: otio.schema.Timeline, notes: list[str]) -> otio.schema.Timeline:
     """A copy holding what an EDL can: the first video track (plus audio tracks), every clip with a reel."""
     copy = obj.deepcopy()
-    for track in list(copy.video_tracks())[1:]:
-        copy.tracks.remove(track)
+    video = copy.video_tracks()
+    # The first track that holds clips: Resolve exports an empty V1 under clips cut on V2.
+    first = next((t for t in video if _holds_clips(t)), video[0] if video else None)
+    for track in video:
+        if track is not first:
+            copy.tracks.remove(track)
     audio = copy.audio_tracks()
     if len(audio) > 2:  # the CMX writer refuses more; an EDL event carries at most two audio channels here
         for track in audio[2:]:
