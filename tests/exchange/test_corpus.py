@@ -30,7 +30,7 @@ EDL_RATES = {"cmx3600_25fps.edl": 25.0}
 # the file's own frameDuration, duration and offset attributes.
 FCPX_TRUE_RATES = {"dawfilekit_29.97d.fcpxml": (30000 / 1001, 103, 417), "dawfilekit_23.98.fcpxml": (24000 / 1001, 760, 2724)}
 # Upstream adapter failures we refuse, each with the line or element (MANIFEST: 12 read failures, 3 empty
-# FCPX reads). FCPX at 23.976/29.97 is read at its true rate (exchange/fcpx_rates.py).
+# FCPX reads). FCPX at 23.976/29.97 is read at its true rate (exchange/fcpx_fixes.py).
 REFUSED = {
     "losslesscut_070816_EG101_HEISTS_ROUGH_CUT_SOURCES_PART_1.edl", "losslesscut_cmx3600_5994.edl",
     "pycmx_TEST.edl", "pycmx_test_24psf.edl", "fcp_premiere_example_filter.xml",
@@ -145,3 +145,11 @@ def test_fcpx_project_keeps_its_lanes_gaps_and_start_gap():
     assert (primary[1].name, primary[1].record_start) == ("IMG_0233", 3300)  # after a 2100-frame gap
     sync = extract_shots(io.read(CORPUS / "fcpxml" / "dawfilekit_SyncClip.fcpxml").timeline)
     assert [(s.name, s.record_start) for s in sync] == [("TestVideo", 90000)]  # an hour in, at 25 fps
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/corpus is not beside the checkout")
+def test_fcpx_markers_stay_on_the_clip_they_mark():
+    project = io.read(CORPUS / "fcpxml" / "dawfilekit_23.98.fcpxml").timeline
+    marked = {(s.track, s.name, s.source_start): s.markers for s in extract_shots(project)}
+    assert marked[("0", "TestVideo", 4288)] == ["Shot_05"]  # Shot_06 and Shot_07 mark the clips connected to it
+    assert marked[("1", "TestVideo", 3975)] == ["Shot_06"]

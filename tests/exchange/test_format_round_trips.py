@@ -19,9 +19,6 @@ FILES = sorted(p for p in CORPUS.glob("*/*") if p.suffix.lower() in io.FORMATS a
     if CORPUS.exists() else []
 # Upstream adapter faults still open, each (file, target) -> what goes wrong. The test fails when one is
 # fixed, so this list only shrinks.
-EDL_TRANSITIONS = "OTIO's CMX writer moves the cut points of clips under a dissolve by the transition's length"
-FCPX_MARKERS = "markers of an FCPX project: OTIO's CMX writer drops or moves some (LOC lines on clips at " \
-    "another rate than the cut), its FCPX writer puts markers of connected clips on the clip below as well"
 AAF_NESTED = "OTIO's AAF writer does not keep a nested sequence (compound clip) as it was: its length or name " \
     "changes"
 NESTED_MARKERS = "a nested sequence comes back from OTIO's FCP7 XML writer and reader with markers it did not have"
@@ -31,19 +28,11 @@ KNOWN: dict[tuple[str, str], str] = {
     ("aaf_nested_stack.aaf", ".aaf"): AAF_NESTED,
     ("fcp_empty_name_tags.xml", ".xml"): NESTED_MARKERS,
     ("dawfilekit_29.97d.fcpxml", ".xml"): NESTED_MARKERS,
-    ("aaf_marker-over-transition.aaf", ".edl"): EDL_TRANSITIONS,
-    ("ococ_ElFuente_4096x2160_60fps_10bit_420_remix1.otio", ".edl"): EDL_TRANSITIONS,
     ("aaf_transitions.aaf", ".edl"): "OTIO's CMX reader refuses the dissolve from black its writer makes at the "
                                      "track's start ('Transitions can't be at the very beginning of a track')",
     ("aaf_nested_stack.aaf", ".xml"): "OTIO's FCP7 XML writer defines a file inside the nested sequence and "
                                       "refers to it by id from the top track; its reader finds no file there "
                                       "(no media, no start timecode: the clip comes back 86400 frames early)",
-    ("dawfilekit_23.98.fcpxml", ".edl"): FCPX_MARKERS,
-    ("dawfilekit_23.98.fcpxml", ".fcpxml"): FCPX_MARKERS,
-    ("dawfilekit_25i.fcpxml", ".edl"): FCPX_MARKERS,
-    ("dawfilekit_25i.fcpxml", ".fcpxml"): FCPX_MARKERS,
-    ("dawfilekit_29.97d.fcpxml", ".edl"): FCPX_MARKERS,
-    ("dawfilekit_29.97d.fcpxml", ".fcpxml"): FCPX_MARKERS,
     ("fcpx_fcpx_project.fcpxml", ".xml"): "OTIO's FCP7 XML reader fails on what its writer made of this project "
                                           "('NoneType' object has no attribute 'text')",
 }

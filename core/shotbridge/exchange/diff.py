@@ -273,6 +273,19 @@ def _markers(e: _Entry, skip: frozenset[str] = frozenset()) -> list[str]:
     return sorted(out)
 
 
+def _markers_alike(o: _Entry, w: _Entry, skip: frozenset[str]) -> bool:
+    """Markers of one clip read at two rates (25p media in a 23.976 EDL): the same names and colours, each
+    within a frame of the coarser rate (formats truncate a position that falls between their frames)."""
+    def timed(e: _Entry) -> list[tuple[str, str, float]]:
+        return sorted((m.name.upper() if limits.MARKER_CASE in skip else m.name,
+                       "" if limits.MARKER_COLOUR in skip else m.color,
+                       m.marked_range.start_time.to_seconds()) for m in anydict.listed(e.clip.markers))
+
+    a, b = timed(o), timed(w)
+    frame = 1 / min(o.rate, w.rate) + 1e-9
+    return len(a) == len(b) and all(x[:2] == y[:2] and abs(x[2] - y[2]) <= frame for x, y in zip(a, b, strict=True))
+
+
 def _cdl(e: _Entry) -> dict | None:
     if "cdl" not in e.keys:
         return None
@@ -373,6 +386,8 @@ def _match(a: list[_Entry], b: list[_Entry]) -> tuple[dict[int, int], int]:
         return round(e.src_in * 1000 / e.rate)
 
     m.by_key(lambda e: (e.source, t(e), e.name))
+    # Beside a dissolve, formats disagree on the in point but not on the first frame shown (_Entry.visible).
+    m.by_key(lambda e: (e.source, round(e.visible[0] * 1000 / e.rate), e.name) if e.visible else None)
     m.by_key(lambda e: (e.source, t(e), e.reel) if e.reel else None)
     m.by_key(lambda e: (e.source, t(e)))
     # FCP7 XML keeps one start timecode per file: clips whose files disagreed on it come back shifted.
@@ -542,6 +557,8 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
         found.append(("moved", None, ", ".join(parts) or f"out of order among its track's clips (position "
                                                          f"{w.position})"))
     markers_o, markers_w = (_markers(o, skip), _markers(w, skip)) if o.markers or w.markers else ([], [])
+    if markers_o != markers_w and o.rate != w.rate and _markers_alike(o, w, skip):
+        markers_w = markers_o
     if markers_o == markers_w:
         if skip & {limits.MARKER_CASE, limits.MARKER_COLOUR} and _markers(o) != _markers(w):
             hidden.update(skip & {limits.MARKER_CASE, limits.MARKER_COLOUR})

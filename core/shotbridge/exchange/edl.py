@@ -20,6 +20,7 @@ EVENT = re.compile(rf"^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+\d+)?\s+{TC}\s+{TC}
 # An event whose edit type is missing before a transition duration: "005  REEL V      008 <4 timecodes>".
 BARE_TRANSITION = re.compile(rf"^(\s*\d+\s+\S+\s+\S+\s+)(\d{{3}})(\s+{TC}\s+{TC}\s+{TC}\s+{TC}\s*)$")
 M2 = re.compile(r"^M2\s")
+LOC_DROP = re.compile(r"^(\*\s*LOC:\s*)(\d\d[:;]\d\d[:;]\d\d;\d\d)\b")
 TC_ANY = re.compile(TC)
 # Candidate rates, and the chance we accept that a higher rate would never show a frame number this high.
 CANDIDATES = (24.0, 25.0, 30.0, 60.0)
@@ -90,6 +91,22 @@ def prepare(text: str, name: str, rate: float | None) -> Prepared:
     if m2_drop:
         warnings.append(f"{name}, line {m2_drop[0] + 1}: {len(m2_drop)} M2 speed line(s) with drop-frame timecode "
                         "read with ':' (the speed is what counts there)")
+    lines, swapped = _incoming_media(lines)
+    if swapped:
+        warnings.append(f"{name}: {swapped} dissolve event(s) name their incoming clip's media in '* TO CLIP:', "
+                        "which OTIO's reader ignores (it would give that clip the outgoing clip's media); read "
+                        "as the incoming clip's")
+    loc_drop = 0
+    for i, line in enumerate(lines):
+        loc = LOC_DROP.match(line)
+        if loc:  # OTIO's reader skips a locator whose timecode has ';' without a word: the same frame, non-drop
+            frames = _frames(loc.group(2), rate, name, i + 1)
+            ndf = otio.opentime.to_timecode(otio.opentime.RationalTime(frames, rate), rate, drop_frame=False)
+            lines[i] = line[:loc.start(2)] + ndf + line[loc.end(2):]
+            loc_drop += 1
+    if loc_drop:
+        warnings.append(f"{name}: {loc_drop} LOC marker(s) in drop-frame timecode written as the same frame in "
+                        "non-drop form (OTIO's reader would drop them)")
     for i, line in enumerate(lines):
         bare = BARE_TRANSITION.match(line)
         if bare:
@@ -138,6 +155,33 @@ def speed_sources(text: str, rate: float) -> tuple[str, int]:
         lines[i] = line[:m.start(6)] + out + line[m.end(6):]
         changed += 1
     return "\n".join(lines) + "\n", changed
+
+
+def _incoming_media(lines: list[str]) -> tuple[list[str], int]:
+    """In an event with '* FROM CLIP:' (outgoing) and '* TO CLIP:' (incoming), as OTIO's writer makes them for
+    a dissolve, keep only the incoming clip's media: the event's clip is the incoming one."""
+    out: list[str] = []
+    swapped = 0
+    block: list[str] = []
+
+    def flush() -> None:
+        nonlocal swapped
+        to = [ln for ln in block if re.match(r"^\*\s*TO CLIP:", ln)]
+        if to and any(re.match(r"^\*\s*FROM CLIP:", ln) for ln in block):
+            swapped += 1
+            out.extend(re.sub(r"^(\*\s*)TO CLIP:", r"\1FROM CLIP:", ln) if ln in to else ln
+                       for ln in block if not re.match(r"^\*\s*FROM CLIP:", ln))
+        else:
+            out.extend(block)
+        block.clear()
+
+    for line in lines:
+        m = EVENT.match(line)
+        if m and block and not (EVENT.match(block[0]) and EVENT.match(block[0]).group(1) == m.group(1)):
+            flush()
+        block.append(line)
+    flush()
+    return out, swapped
 
 
 def _has_m2(lines: list[str], i: int) -> bool:

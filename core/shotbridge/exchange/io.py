@@ -159,9 +159,9 @@ def _read_xml(path: Path, fmt: str) -> ReadResult:
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         if fmt == "fcpx_xml":  # at the format's true rate, not the whole number the adapter truncates it to
-            from . import fcpx_rates
+            from . import fcpx_fixes
 
-            with fcpx_rates.patched():
+            with fcpx_fixes.patched():
                 obj = otio.adapters.read_from_string(text, fmt)
         else:
             obj = otio.adapters.read_from_string(text, fmt)
@@ -217,9 +217,9 @@ def write(obj: otio.core.SerializableObject, path: str | Path, rate: float | Non
             pywarnings.simplefilter("ignore")
             kwargs = {"rate": rate} if fmt == "cmx_3600" and rate else {}
             if fmt == "fcpx_xml":
-                from . import fcpx_rates
+                from . import fcpx_fixes
 
-                with fcpx_rates.patched():
+                with fcpx_fixes.patched():
                     otio.adapters.write_to_file(target, str(tmp), adapter_name=fmt, **kwargs)
             else:
                 otio.adapters.write_to_file(target, str(tmp), adapter_name=fmt, **kwargs)
