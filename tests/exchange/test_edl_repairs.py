@@ -36,3 +36,17 @@ def test_drop_frame_locators_dissolve_media_and_m2_lines(tmp_path: Path):
     assert len(clips[1].effects) == 1 and abs(clips[1].effects[0].time_scalar - 2.0) < 1e-9
     said = " ".join(result.warnings)
     assert "LOC" in said and "TO CLIP" in said and "M2" in said
+
+
+def test_a_fade_from_black_at_the_start_reads_as_a_cut(tmp_path: Path):
+    path = tmp_path / "fade.edl"
+    path.write_text("""TITLE: fade
+001  BL       V     C        00:00:00:00 00:00:00:00 01:00:00:00 01:00:00:00
+001  A        V     D 012    00:00:10:00 00:00:12:00 01:00:00:00 01:00:02:00
+* TO CLIP NAME:  a
+* TO CLIP: /m/a.mov
+""")
+    result = io.read(path, 24.0)
+    clips = list(result.timeline.find_clips())
+    assert [(c.name, c.media_reference.target_url) for c in clips] == [("a", "/m/a.mov")]
+    assert any("dissolve from black" in w for w in result.warnings)

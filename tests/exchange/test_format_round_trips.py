@@ -28,8 +28,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("aaf_nested_stack.aaf", ".aaf"): AAF_NESTED,
     ("fcp_empty_name_tags.xml", ".xml"): NESTED_MARKERS,
     ("dawfilekit_29.97d.fcpxml", ".xml"): NESTED_MARKERS,
-    ("aaf_transitions.aaf", ".edl"): "OTIO's CMX reader refuses the dissolve from black its writer makes at the "
-                                     "track's start ('Transitions can't be at the very beginning of a track')",
     ("aaf_nested_stack.aaf", ".xml"): "OTIO's FCP7 XML writer defines a file inside the nested sequence and "
                                       "refers to it by id from the top track; its reader finds no file there "
                                       "(no media, no start timecode: the clip comes back 86400 frames early)",

@@ -208,7 +208,7 @@ def _entries(obj) -> list[_Entry]:
         beside = _beside_dissolves(items)
         position = 0
         for item in items:
-            if not isinstance(item, SHOTS):
+            if not isinstance(item, SHOTS) or _black(item):
                 continue
             src = item.trimmed_range()
             rate = src.duration.rate
@@ -241,6 +241,12 @@ def _entries(obj) -> list[_Entry]:
                 visible=_visible(item, rate) if id(item) in beside else None))
             position += 1
     return out
+
+
+def _black(item) -> bool:
+    """Black filler (an EDL's BL events read back as clips): a gap, not a shot."""
+    ref = getattr(item, "media_reference", None)
+    return isinstance(ref, otio.schema.GeneratorReference) and (ref.generator_kind or "").lower() == "black"
 
 
 def _beside_dissolves(items: list) -> set[int]:

@@ -91,6 +91,10 @@ def prepare(text: str, name: str, rate: float | None) -> Prepared:
     if m2_drop:
         warnings.append(f"{name}, line {m2_drop[0] + 1}: {len(m2_drop)} M2 speed line(s) with drop-frame timecode "
                         "read with ':' (the speed is what counts there)")
+    lines, faded = _fade_in_at_start(lines)
+    if faded:
+        warnings.append(f"{name}, line {faded}: a dissolve from black opens the track, which OTIO's reader "
+                        "cannot place; read as a cut")
     lines, swapped = _incoming_media(lines)
     if swapped:
         warnings.append(f"{name}: {swapped} dissolve event(s) name their incoming clip's media in '* TO CLIP:', "
@@ -157,9 +161,25 @@ def speed_sources(text: str, rate: float) -> tuple[str, int]:
     return "\n".join(lines) + "\n", changed
 
 
+def _fade_in_at_start(lines: list[str]) -> tuple[list[str], int | None]:
+    """'001 BL ... C' of no length then '001 REEL ... D nnn': a fade from black at the very start, as OTIO's
+    writer makes it and its reader refuses. Returns the lines with the fade read as a cut, and its line."""
+    events = [i for i, line in enumerate(lines) if EVENT.match(line)]
+    if len(events) < 2 or events[1] != events[0] + 1:
+        return lines, None
+    first, second = EVENT.match(lines[events[0]]), EVENT.match(lines[events[1]])
+    if not (first.group(2) == "BL" and first.group(4) == "C" and first.group(1) == second.group(1)
+            and first.group(5) == first.group(6) and second.group(4)[0] in "DW"):
+        return lines, None
+    line = lines[events[1]]
+    fixed = f"{line[:second.start(4)]}C{' ' * (second.start(5) - second.start(4) - 1)}{line[second.start(5):]}"
+    return lines[:events[0]] + [fixed] + lines[events[1] + 1:], events[1] + 1
+
+
 def _incoming_media(lines: list[str]) -> tuple[list[str], int]:
-    """In an event with '* FROM CLIP:' (outgoing) and '* TO CLIP:' (incoming), as OTIO's writer makes them for
-    a dissolve, keep only the incoming clip's media: the event's clip is the incoming one."""
+    """In an event with '* TO CLIP:' (the incoming clip's media, beside '* FROM CLIP:' for the outgoing one or
+    alone after black), as OTIO's writer makes them for a dissolve, keep only the incoming clip's media: the
+    event's clip is the incoming one."""
     out: list[str] = []
     swapped = 0
     block: list[str] = []
@@ -167,7 +187,7 @@ def _incoming_media(lines: list[str]) -> tuple[list[str], int]:
     def flush() -> None:
         nonlocal swapped
         to = [ln for ln in block if re.match(r"^\*\s*TO CLIP:", ln)]
-        if to and any(re.match(r"^\*\s*FROM CLIP:", ln) for ln in block):
+        if to:
             swapped += 1
             out.extend(re.sub(r"^(\*\s*)TO CLIP:", r"\1FROM CLIP:", ln) if ln in to else ln
                        for ln in block if not re.match(r"^\*\s*FROM CLIP:", ln))
