@@ -140,6 +140,10 @@ class _Entry:
         return self.sb_id or f"{self.source}@{self.src_in}/{_num(self.rate)}"
 
 
+def _fps(rate: float) -> str:
+    return f"{rate:.3f}".rstrip("0").rstrip(".")
+
+
 def _num(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
@@ -425,8 +429,8 @@ def diff_timelines(old, new, *, old_format: str | None = None, new_format: str |
     limited = {limit.aspect: limit for limit in limits.limits_of(old_format, new_format)}
     hidden: set[str] = set()
     if ra and rb and not math.isclose(ra, rb, rel_tol=1e-9):
-        notes.append(f"the cuts run at different rates ({_num(ra)} -> {_num(rb)} fps); compared in time, to "
-                     f"half a frame at {_num(min(ra, rb))} fps")
+        notes.append(f"the cuts run at different rates ({_fps(ra)} -> {_fps(rb)} fps); compared in time, to "
+                     f"half a frame at {_fps(min(ra, rb))} fps")
 
     def same_time(fa: int, rate_a: float, fb: int, rate_b: float) -> bool:
         if rate_a == rate_b:
@@ -540,7 +544,7 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
         o_in, o_out, w_in, w_out = o.src_in - base_o, o.src_out - base_o, w.src_in - base_w, w.src_out - base_w
         d_in = w_in - _at(o_in, o.rate, w.rate)
         d_out = w_out - _at(o_out, o.rate, w.rate)
-        at = f" at {_num(o.rate)} -> {_num(w.rate)} fps" if o.rate != w.rate else ""
+        at = f" at {_fps(o.rate)} -> {_fps(w.rate)} fps" if o.rate != w.rate else ""
         into = " (frames into the file)" if base_o or base_w else ""
         # A slip keeps the clip's length (its record range, but for what edits before it ripple).
         if not same_in and not same_out and d_in == d_out:
