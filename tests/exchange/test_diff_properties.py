@@ -40,6 +40,8 @@ def recuts(draw):
     for name, media, start, dur, speed in specs:
         old.tracks[0].append(_clip(name, media, start, dur, rate, speed))
     expected: set[tuple[str, str, int | None]] = set()
+    sound, sound_edit = _sound(draw, rate, expected)
+    old.tracks.append(_audio_track(sound[0], rate))
     edits = draw(st.lists(st.sampled_from(EDITS), min_size=1, max_size=3, unique=True))
     targets = draw(st.permutations(range(n)))[:len(edits)]
     removed: set[int] = set()
@@ -85,7 +87,41 @@ def recuts(draw):
     new.tracks.append(otio.schema.Track(name="V1"))
     for name, media, start, dur, speed in order:
         new.tracks[0].append(_clip(name, media, start, dur, rate, speed))
+    new.tracks.append(_audio_track(sound[1], rate))
     return old, new, expected, moved, rate
+
+
+def _sound(draw, rate: float, expected: set) -> tuple[tuple[list, list], str | None]:
+    """An audio track of its own clips, and at most one edit on it (audio_* kinds)."""
+    specs = [[f"snd{i:03d}", draw(st.integers(0, 20_000)), draw(st.integers(20, 200))]
+             for i in range(draw(st.integers(2, 5)))]
+    new = [list(s) for s in specs]
+    edit = draw(st.sampled_from([None, "trim_head", "trim_tail", "slip", "remove"]))
+    k = draw(st.integers(1, 10))
+    target = new[draw(st.integers(0, len(new) - 1))]
+    if edit == "trim_head":
+        target[1] += k
+        target[2] -= k
+        expected.add((target[0], "audio_trimmed_head", k))
+    elif edit == "trim_tail":
+        target[2] += k
+        expected.add((target[0], "audio_trimmed_tail", k))
+    elif edit == "slip":
+        target[1] += k
+        expected.add((target[0], "audio_slipped", k))
+    elif edit == "remove":
+        new.remove(target)
+        expected.add((target[0], "audio_removed", None))
+    return (specs, new), edit
+
+
+def _audio_track(specs: list, rate: float) -> otio.schema.Track:
+    track = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
+    for name, start, dur in specs:
+        clip = _clip(name, name.replace("snd", "sound"), start, dur, rate)
+        clip.media_reference = otio.schema.ExternalReference(target_url=f"/m/{name}.wav")
+        track.append(clip)
+    return track
 
 
 def _through(timeline: otio.schema.Timeline, suffix: str, rate: float, tmp: str) -> io.ReadResult:
@@ -102,6 +138,9 @@ def test_random_edits_through_random_formats_diff_to_exactly_those_edits(recut, 
         a, b = _through(old, fmt_old, rate, tmp), _through(new, fmt_new, rate, tmp)
     d = diff_timelines(a.timeline, b.timeline, old_format=a.format, new_format=b.format)
     found = {(c.name, c.kind, c.frames) for c in d.changes if c.kind != "moved"}
+    if ".edl" in {fmt_old, fmt_new}:  # limits.AUDIO: OTIO's CMX writer keeps no audio track of its own
+        expected = {e for e in expected if not e[1].startswith("audio_")}
+        found = {f for f in found if not f[1].startswith("audio_")}
     if {fmt_old, fmt_new} & DROPS_SPEED:  # said once in the notes instead
         expected = {e for e in expected if e[1] != "retimed"}
         assert any("speed" in n for n in d.notes) or not any(c.kind == "retimed" for c in d.changes)

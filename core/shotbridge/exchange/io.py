@@ -210,6 +210,8 @@ def write(obj: otio.core.SerializableObject, path: str | Path, rate: float | Non
         target = _edl_ready(target, notes)
     elif fmt in ("fcp_xml", "fcpx_xml"):
         target = _with_media_ranges(target)
+    if fmt == "fcpx_xml":
+        target = _spine_to_the_end(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
     try:
@@ -359,6 +361,23 @@ def _markers_at_clip_rate(obj):
                 marker.marked_range = otio.opentime.TimeRange(
                     otio.opentime.RationalTime(round(rng.start_time.rescaled_to(rate).value), rate),
                     otio.opentime.RationalTime(max(1, round(rng.duration.rescaled_to(rate).value)), rate))
+    return copy
+
+
+def _spine_to_the_end(obj: otio.schema.Timeline) -> otio.schema.Timeline:
+    """FCPX hangs every other clip on the primary storyline (the first video track); OTIO's writer fails on a
+    clip that starts after it ends. A copy whose first video track runs, with a gap, as long as the cut."""
+    if not isinstance(obj, otio.schema.Timeline) or not obj.video_tracks():
+        return obj
+    spine = obj.video_tracks()[0]
+    end = spine.duration()
+    longest = max((t.duration() for t in obj.tracks), key=lambda d: d.to_seconds(), default=end)
+    if longest.to_seconds() <= end.to_seconds():
+        return obj
+    copy = obj.deepcopy()
+    short = (longest.rescaled_to(end.rate) - end) if end.rate else longest
+    copy.video_tracks()[0].append(otio.schema.Gap(source_range=otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, short.rate), short)))
     return copy
 
 
