@@ -270,6 +270,10 @@ def lossy_parts(obj, fmt: str) -> list[str]:
             dropped = sum(len(list(t.find_clips())) for t in video[1:])
             notes.append(f"only the first video track is written; {len(video) - 1} more track(s) with {dropped} "
                          f"clip(s) dropped ({', '.join(t.name or '?' for t in video[1:])})")
+        sounds = sum(1 for t in obj.audio_tracks() for _ in t.find_clips())
+        if sounds:
+            notes.append(f"audio tracks are not written ({sounds} clip(s)): OTIO's CMX writer writes the video "
+                         "track's events only")
         keys = sorted({k for c in clips for k in c.metadata if k not in ("cmx_3600", "cdl")})
         if keys:
             notes.append(f"clip metadata {', '.join(keys)} not written (an EDL holds reel, name, CDL and "
@@ -305,10 +309,9 @@ def _edl_ready(obj: otio.schema.Timeline, notes: list[str]) -> otio.schema.Timel
         if track is not first:
             copy.tracks.remove(track)
     audio = copy.audio_tracks()
-    if len(audio) > 2:  # the CMX writer refuses more; an EDL event carries at most two audio channels here
+    if len(audio) > 2:  # the CMX writer refuses more, though it writes none of them (see lossy_parts)
         for track in audio[2:]:
             copy.tracks.remove(track)
-        notes.append(f"only the first 2 audio tracks are written; {len(audio) - 2} more dropped")
     video = copy.video_tracks()
     if video and copy.tracks[0] is not video[0]:
         # The CMX writer writes the events of tracks[0]; an FCPX project lists its audio lane first.

@@ -30,7 +30,7 @@ class Limit:
 LIMITS: dict[str, tuple[Limit, ...]] = {
     "cmx_3600": (
         Limit(VIDEO_TRACKS, "EDL keeps only the first video track"),
-        Limit(AUDIO, "EDL keeps audio only as channels of video events, not as audio tracks"),
+        Limit(AUDIO, "EDL (OTIO's CMX writer) keeps no audio tracks"),
         Limit(NESTED, "EDL has no nested sequences (compound clips): their clips are cut in, or dropped"),
         Limit(MARKER_CASE, "EDL upper-cases marker names"),
         Limit(TRACK_NAMES, "EDL has no track names"),
