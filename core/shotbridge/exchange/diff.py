@@ -424,6 +424,9 @@ def _unrelated(identified: int, n_old: int, n_new: int) -> bool:
 def diff_timelines(old, new, *, old_format: str | None = None, new_format: str | None = None) -> TimelineDiff:
     """`old_format`/`new_format` (io.ReadResult.format): what either file's format cannot hold is left out of
     the comparison, and named once in `notes` where it hid a difference."""
+    from .shots import as_timeline
+
+    old, new = as_timeline(old), as_timeline(new)  # an FCPX project's bin: its timeline
     ra, rb = timeline_rate(old), timeline_rate(new)
     notes: list[str] = []
     limited = {limit.aspect: limit for limit in limits.limits_of(old_format, new_format)}
