@@ -3,47 +3,38 @@
 The two cuts may come from different tools (an AAF against an EDL, FCP7 XML against FCPX), so nothing that
 differs only in how a format stores a cut counts as a change:
 
-- tracks are matched by kind and index (V1, V2, A1...), never by name;
-- times are compared in whole frames at each clip's own rate (rational in, rational out), in time when the
-  two files run at different rates (reported once), and speeds within `SPEED_TOLERANCE`;
-- clips are matched by identity: the ShotBridge id, then source and in point (the clip name, or the reel,
-  breaks ties between placeholders sharing one file and in point), then name and in point (formats rename
-  media: an EDL keeps a reel where XML keeps a path), then the same source with overlapping source ranges
-  (a trim or slip moves the in point), then the same record slot (a replace);
+- tracks are matched by kind and index (V1, V2, A1...), never by name (cut_entries.py);
+- times are compared in whole frames at each clip's own rate, in time when the two files run at different
+  rates (said once), and speeds within `SPEED_TOLERANCE`;
+- clips are matched by identity: the ShotBridge id, then source and in point with the clip name or reel as
+  tie-breaker, then name and in point, then overlapping source ranges, then the record slot (cut_matching.py);
+- what either file's format cannot hold (limits.py) is left out and named once in the notes;
 - Avid's extra media references (source clips, .PHYS MXF) are part of the clip's media, not AI takes.
 
-Moves are the minimum: per track, the clips outside a longest increasing run of positions, so a reorder
-reports what moved, not every clip after it. The JSON shape (`TimelineDiff.to_json`) is documented in
-docs/exchange.md and versioned by `SCHEMA`.
+The JSON shape (`TimelineDiff.to_json`) is documented in docs/exchange.md and versioned by `SCHEMA`.
 """
 
 from __future__ import annotations
 
 import math
-import posixpath
-from bisect import bisect_left
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections import Counter
+from dataclasses import replace
 from typing import Literal
-from urllib.parse import unquote
 
 import opentimelineio as otio
 from pydantic import BaseModel, Field
 
 from . import anydict, limits
+from .cut_entries import Entry, entries, frames_at, timeline_rate
+from .cut_matching import match_shots, moved_shots, unrelated_cuts
 from .takes import is_take
+
+__all__ = ["SCHEMA", "Change", "ShotState", "StaleTake", "TimelineDiff", "diff_timelines", "timeline_rate"]
 
 SCHEMA = 2
 # A speed read back from a format that stores percentages or frame counts differs by far less than this;
 # a real retime (even 99% -> 100%) differs by more.
 SPEED_TOLERANCE = 1e-3
-# Fewer matched clips than this share of the smaller cut: the two files are different cuts, not a recut.
-UNRELATED_SHARE = 0.1
-
-# What a track holds that the diff follows: clips, and nested sequences (compound clips, collapsed tracks) as
-# one shot each, so removing or moving one is seen.
-SHOTS = (otio.schema.Clip, otio.schema.Stack)
 BASE_KINDS = ("added", "removed", "moved", "slipped", "replaced", "trimmed_head", "trimmed_tail", "retimed",
               "markers_changed", "cdl_changed", "take_changed")
 KINDS = BASE_KINDS + tuple(f"audio_{k}" for k in BASE_KINDS)
@@ -105,188 +96,31 @@ class TimelineDiff(BaseModel):
                 **self.model_dump(mode="json", include={"changes", "stale_takes"})}
 
 
-@dataclass(slots=True)
-class _Entry:
-    clip: otio.schema.Clip
-    audio: bool
-    track: str
-    track_name: str
-    position: int
-    sb_id: str | None
-    media: str | None  # normalized file name of the active media
-    reel: str | None
-    name: str
-    rate: float
-    src_in: int
-    src_out: int
-    rec_in: int
-    rec_out: int
-    speed: float
-    media_start: int | None = None  # the active media's first frame, when the file says
-    # Where the file puts the source off this rate's frame grid (media at 23.976 in a 25 fps sequence), its
-    # in/out as given: another format rounds them its own way, so they match within a frame.
-    src_exact: tuple[float, float] | None = None
-    markers: int = 0  # how many; read only where there are some
-    # Beside a dissolve: the source frames shown, handles under the dissolve included. Formats place a dissolve
-    # differently (centred on the cut in OTIO and AAF, starting at it in an EDL) and move the cut with it.
-    visible: tuple[int, int] | None = None
-    keys: set[str] = field(default_factory=set)
-
-    @property
-    def source(self) -> str:
-        return self.media or self.reel or self.name
-
-    def key(self) -> str:
-        return self.sb_id or f"{self.source}@{self.src_in}/{_num(self.rate)}"
-
-
 def _fps(rate: float) -> str:
     return f"{rate:.3f}".rstrip("0").rstrip(".")
 
 
-def _num(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".")
-
-
-def _frames(t: otio.opentime.RationalTime, rate: float) -> int:
-    """Whole frames at `rate`; the epsilon keeps a value one rounding below x.5 on the same side as x.5."""
-    return math.floor(t.value * rate / t.rate + 0.5 + 1e-6) if t.rate != rate else math.floor(t.value + 0.5 + 1e-6)
-
-
-def media_key(url: str | None) -> str | None:
-    """A media URL as the file name every format keeps: 'file://localhost/D%3a/m/A.mov' -> 'a.mov'."""
-    if not url:
-        return None
-    if "%" in url:
-        url = unquote(url)
-    name = posixpath.basename(url.replace("\\", "/").rstrip("/"))
-    return name.casefold() or None
-
-
-def _whole(value: float) -> int:
-    """Whole frames; the epsilon keeps a value one rounding below x.5 on the same side as x.5."""
-    return math.floor(value + 0.5 + 1e-6)
-
-
-def _media(clip, rate: float) -> tuple[str | None, int | None]:
-    """The active media's file name, and its first frame at `rate` when the file says."""
-    ref = getattr(clip, "media_reference", None)  # a nested sequence (compound clip) has none
-    if isinstance(ref, otio.schema.ExternalReference):
-        name = media_key(ref.target_url)
-    elif isinstance(ref, otio.schema.ImageSequenceReference):
-        name = media_key(f"{ref.target_url_base}{ref.name_prefix}#{ref.name_suffix}")
-    else:
-        name = None
-    available = ref.available_range if ref is not None else None
-    return name, (_frames(available.start_time, rate) if available is not None else None)
-
-
-def timeline_rate(obj) -> float | None:
-    start = getattr(obj, "global_start_time", None)
-    if start is not None:
-        return start.rate
-    from .io import _first_clip  # io imports this module's callers; one walk, no cycle at import
-
-    clip = _first_clip(obj)
-    return clip.trimmed_range().duration.rate if clip is not None else None
-
-
-def _entries(obj) -> list[_Entry]:
-    from .shots import as_timeline
-
-    timeline = as_timeline(obj)
-    out: list[_Entry] = []
-    counters = {"V": 0, "A": 0}
-    for track in anydict.listed(timeline.tracks):
-        if not isinstance(track, otio.schema.Track):
-            continue
-        items = anydict.listed(track)
-        if not any(isinstance(item, SHOTS) for item in items):
-            continue  # formats drop empty tracks: V2 holding clips stays V2 only if empty tracks do not count
-        audio = track.kind == otio.schema.TrackKind.Audio
-        letter = "A" if audio else "V"
-        counters[letter] += 1
-        label = f"{letter}{counters[letter]}"
-        ranges = track.range_of_all_children()
-        track_name = track.name
-        beside = _beside_dissolves(items)
-        position = 0
-        for item in items:
-            if not isinstance(item, SHOTS) or _black(item):
-                continue
-            src = item.trimmed_range()
-            rate = src.duration.rate
-            rec = ranges[item]
-            start, end = src.start_time, src.end_time_exclusive()  # each a C++ call: once
-            raw_in = start.value if start.rate == rate else start.value * rate / start.rate
-            raw_out = end.value if end.rate == rate else end.value * rate / end.rate
-            src_in, src_out = _whole(raw_in), _whole(raw_out)
-            off_grid = abs(raw_in - src_in) > 1e-6 or abs(raw_out - src_out) > 1e-6
-            speed = 1.0
-            if len(item.effects):
-                for effect in anydict.listed(item.effects):
-                    if isinstance(effect, otio.schema.LinearTimeWarp):
-                        speed *= effect.time_scalar
-            keys = anydict.keys(item)  # read once (see anydict)
-            facts = anydict.get(item, "shotbridge", keys) if "shotbridge" in keys else None
-            cmx = anydict.get(item, "cmx_3600", keys) if "cmx_3600" in keys else None
-            ale = anydict.get(item, "ALE", keys) if "ALE" in keys else None
-            reel = (cmx or {}).get("reel") if isinstance(cmx, dict) else None
-            reel = reel or ((ale or {}).get("Tape") if isinstance(ale, dict) else None)
-            sb_id = facts.get("id") if isinstance(facts, dict) else None
-            media, media_start = _media(item, rate)
-            out.append(_Entry(
-                clip=item, audio=audio, track=label, track_name=track_name, position=position,
-                sb_id=str(sb_id) if sb_id else None, media=media, reel=reel or None, name=item.name,
-                rate=rate, src_in=src_in, src_out=src_out,
-                rec_in=_frames(rec.start_time, rate), rec_out=_frames(rec.end_time_exclusive(), rate),
-                speed=speed, media_start=media_start, keys=keys,
-                src_exact=(raw_in, raw_out) if off_grid else None, markers=len(item.markers),
-                visible=_visible(item, rate) if id(item) in beside else None))
-            position += 1
-    return out
-
-
-def _black(item) -> bool:
-    """Black filler (an EDL's BL events read back as clips): a gap, not a shot."""
-    ref = getattr(item, "media_reference", None)
-    return isinstance(ref, otio.schema.GeneratorReference) and (ref.generator_kind or "").lower() == "black"
-
-
-def _beside_dissolves(items: list) -> set[int]:
-    out = set()
-    for n, item in enumerate(items):
-        if isinstance(item, otio.schema.Transition):
-            out.update(id(x) for x in items[max(0, n - 1):n + 2] if not isinstance(x, otio.schema.Transition))
-    return out
-
-
-def _visible(item, rate: float) -> tuple[int, int]:
-    shown = item.visible_range()
-    return _frames(shown.start_time, rate), _frames(shown.end_time_exclusive(), rate)
-
-
-def _state(e: _Entry) -> ShotState:
+def _state(e: Entry) -> ShotState:
     return ShotState(name=e.name, track=e.track, track_name=e.track_name, position=e.position, source=e.source,
                      rate=e.rate, source_in=e.src_in, source_out=e.src_out, record_in=e.rec_in,
                      record_out=e.rec_out, speed=e.speed, markers=_markers(e) if e.markers else [], cdl=_cdl(e),
                      take=_take(e.clip))
 
 
-def _markers(e: _Entry, skip: frozenset[str] = frozenset()) -> list[str]:
+def _markers(e: Entry, skip: frozenset[str] = frozenset()) -> list[str]:
     """name@frame (colour), leaving out what `skip` names (limits.MARKER_COLOUR, MARKER_CASE)."""
     out = []
     for m in anydict.listed(e.clip.markers):
         name = m.name.upper() if limits.MARKER_CASE in skip else m.name
         colour = "" if limits.MARKER_COLOUR in skip else f" ({m.color})"
-        out.append(f"{name}@{_frames(m.marked_range.start_time, e.rate)}{colour}")
+        out.append(f"{name}@{frames_at(m.marked_range.start_time, e.rate)}{colour}")
     return sorted(out)
 
 
-def _markers_alike(o: _Entry, w: _Entry, skip: frozenset[str]) -> bool:
+def _markers_alike(o: Entry, w: Entry, skip: frozenset[str]) -> bool:
     """Markers of one clip read at two rates (25p media in a 23.976 EDL): the same names and colours, each
     within a frame of the coarser rate (formats truncate a position that falls between their frames)."""
-    def timed(e: _Entry) -> list[tuple[str, str, float]]:
+    def timed(e: Entry) -> list[tuple[str, str, float]]:
         return sorted((m.name.upper() if limits.MARKER_CASE in skip else m.name,
                        "" if limits.MARKER_COLOUR in skip else m.color,
                        m.marked_range.start_time.to_seconds()) for m in anydict.listed(e.clip.markers))
@@ -296,7 +130,7 @@ def _markers_alike(o: _Entry, w: _Entry, skip: frozenset[str]) -> bool:
     return len(a) == len(b) and all(x[:2] == y[:2] and abs(x[2] - y[2]) <= frame for x, y in zip(a, b, strict=True))
 
 
-def _cdl(e: _Entry) -> dict | None:
+def _cdl(e: Entry) -> dict | None:
     if "cdl" not in e.keys:
         return None
     from .cdl import get_cdl
@@ -317,105 +151,6 @@ def _take(clip) -> str | None:
     if key == otio.schema.Clip.DEFAULT_MEDIA_KEY:
         return None
     return key if is_take(key, clip.media_references()[key]) else None
-
-
-# -- matching ----------------------------------------------------------------------------------------------
-
-
-class _Matcher:
-    """Pairs old and new clips of one track kind, strictest identity first."""
-
-    def __init__(self, a: list[_Entry], b: list[_Entry]):
-        self.a, self.b = a, b
-        self.pair_of: dict[int, int] = {}
-        self.used: set[int] = set()
-
-    def by_key(self, key: Callable[[_Entry], object]) -> None:
-        if len(self.pair_of) == len(self.a) or len(self.used) == len(self.b):
-            return  # nothing left on one side (the common case once identity has matched a recut)
-        pool: dict[object, list[int]] = defaultdict(list)
-        for j, e in enumerate(self.b):
-            if j not in self.used:
-                k = key(e)
-                if k is not None:
-                    pool[k].append(j)
-        if not pool:
-            return
-        for i, e in enumerate(self.a):
-            if i in self.pair_of:
-                continue
-            k = key(e)
-            found = pool.get(k) if k is not None else None
-            while found:
-                j = self._nearest(e, found)
-                found.remove(j)
-                if j not in self.used:
-                    self._pair(i, j)
-                    break
-
-    def by_overlap(self, source: Callable[[_Entry], str | None]) -> None:
-        """Same source, overlapping source ranges (seconds): a trim or slip moved the in point."""
-        groups: dict[str, list[int]] = defaultdict(list)
-        for j, e in enumerate(self.b):
-            if j not in self.used and source(e):
-                groups[source(e)].append(j)
-        for js in groups.values():
-            js.sort(key=lambda j: self.b[j].src_in / self.b[j].rate)
-        for i, e in enumerate(self.a):
-            if i in self.pair_of or not source(e) or source(e) not in groups:
-                continue
-            js = groups[source(e)]
-            lo, hi = e.src_in / e.rate, e.src_out / e.rate
-            starts = [self.b[j].src_in / self.b[j].rate for j in js]
-            candidates = [j for j in js[:bisect_left(starts, hi)]
-                          if j not in self.used and self.b[j].src_out / self.b[j].rate > lo][-64:]
-            if candidates:
-                j = self._nearest(e, candidates)
-                js.remove(j)
-                self._pair(i, j)
-
-    def by_slot(self) -> None:
-        """Same track, same record range: the clip in that slot was replaced."""
-        self.by_key(lambda e: (e.track, round(e.rec_in / e.rate, 3), round(e.rec_out / e.rate, 3)))
-
-    def _nearest(self, e: _Entry, js: Iterable[int]) -> int:
-        return min(js, key=lambda j: (self.b[j].track != e.track, abs(self.b[j].rec_in / self.b[j].rate
-                                                                       - e.rec_in / e.rate)))
-
-    def _pair(self, i: int, j: int) -> None:
-        self.pair_of[i] = j
-        self.used.add(j)
-
-
-def _match(a: list[_Entry], b: list[_Entry]) -> tuple[dict[int, int], int]:
-    """Pairs (old index -> new index), and how many were paired by identity rather than by slot."""
-    m = _Matcher(a, b)
-    m.by_key(lambda e: e.sb_id)
-
-    def t(e: _Entry) -> int:  # the in point in milliseconds: comparable across rates
-        return round(e.src_in * 1000 / e.rate)
-
-    m.by_key(lambda e: (e.source, t(e), e.name))
-    # Beside a dissolve, formats disagree on the in point but not on the first frame shown (_Entry.visible).
-    m.by_key(lambda e: (e.source, round(e.visible[0] * 1000 / e.rate), e.name) if e.visible else None)
-    m.by_key(lambda e: (e.source, t(e), e.reel) if e.reel else None)
-    m.by_key(lambda e: (e.source, t(e)))
-    # FCP7 XML keeps one start timecode per file: clips whose files disagreed on it come back shifted.
-    m.by_key(lambda e: (e.source, round((e.src_in - e.media_start) * 1000 / e.rate))
-             if e.media_start is not None else None)
-    m.by_key(lambda e: (e.name, t(e)))
-    m.by_key(lambda e: (e.reel, t(e)) if e.reel else None)
-    m.by_overlap(lambda e: e.source)
-    m.by_overlap(lambda e: e.name)
-    identified = len(m.pair_of)
-    if not _unrelated(identified, len(a), len(b)):
-        m.by_slot()
-    return m.pair_of, identified
-
-
-def _unrelated(identified: int, n_old: int, n_new: int) -> bool:
-    smaller = min(n_old, n_new)
-    return smaller >= 2 and identified < max(1, UNRELATED_SHARE * smaller)
 
 
 # -- the diff ----------------------------------------------------------------------------------------------
@@ -440,7 +175,7 @@ def diff_timelines(old, new, *, old_format: str | None = None, new_format: str |
             return fa == fb
         return abs(fa / rate_a - fb / rate_b) < 0.5 / min(rate_a, rate_b)
 
-    a_all, b_all = _entries(old), _entries(new)
+    a_all, b_all = entries(old), entries(new)
     for aspect, keep in ((limits.VIDEO_TRACKS, lambda e: e.audio or e.track == "V1"),
                          (limits.AUDIO, lambda e: not e.audio),
                          (limits.NESTED, lambda e: isinstance(e.clip, otio.schema.Clip))):
@@ -457,15 +192,15 @@ def diff_timelines(old, new, *, old_format: str | None = None, new_format: str |
     for audio in (False, True):
         a = [e for e in a_all if e.audio == audio]
         b = [e for e in b_all if e.audio == audio]
-        pairs, identified = _match(a, b)
+        pairs, identified = match_shots(a, b)
         identified_total += identified
         results.append((a, b, pairs))
-    if _unrelated(identified_total, len(a_all), len(b_all)):
+    if unrelated_cuts(identified_total, len(a_all), len(b_all)):
         notes.append(f"these look like different cuts: {identified_total} of {len(a_all)} old and {len(b_all)} "
                      "new clips match by id, source or name; no per-clip changes listed")
         return TimelineDiff(changes=[], stale_takes=[], unchanged=0, unrelated=True, notes=notes)
     for a, b, pairs in results:
-        moved = _moved(a, b, pairs)
+        moved = moved_shots(a, b, pairs)
         for i in sorted(pairs):
             o, w = a[i], b[pairs[i]]
             if o.track_name != w.track_name:
@@ -502,22 +237,7 @@ def _kind(kind: str, audio: bool) -> str:
     return f"audio_{kind}" if audio else kind
 
 
-def _moved(a: list[_Entry], b: list[_Entry], pairs: dict[int, int]) -> set[int]:
-    """Old indices that changed track, or fall outside their track's longest run of kept order."""
-    moved = set()
-    by_track: dict[str, list[int]] = defaultdict(list)
-    for i in sorted(pairs, key=lambda i: (a[i].track, a[i].position)):
-        if a[i].track != b[pairs[i]].track:
-            moved.add(i)
-        else:
-            by_track[a[i].track].append(i)
-    for olds in by_track.values():
-        keep = _longest_increasing([b[pairs[i]].position for i in olds])
-        moved.update(i for n, i in enumerate(olds) if n not in keep)
-    return moved
-
-
-def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = frozenset(),
+def _compare(o: Entry, w: Entry, same, moved: bool, skip: frozenset[str] = frozenset(),
              hidden: set[str] | None = None) -> list[tuple[str, int | None, str]]:
     """(kind, frames, detail) for each way the pair differs; frames at the new clip's rate. Aspects in `skip`
     (a format's limits) are not compared; those that differed are added to `hidden`."""
@@ -530,7 +250,7 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
     # Yet FCPX XML keeps the position and moves the start: take whichever reading agrees more.
     base_o = base_w = 0
     if o.visible and w.visible and (o.src_in, o.src_out) != (w.src_in, w.src_out):
-        # Both beside a dissolve: compare what each shows (see _Entry.visible).
+        # Both beside a dissolve: compare what each shows (see Entry.visible).
         o, w = replace(o, src_in=o.visible[0], src_out=o.visible[1], src_exact=None), \
             replace(w, src_in=w.visible[0], src_out=w.visible[1], src_exact=None)
     same_in, same_out = same(o.src_in, o.rate, w.src_in, w.rate), same(o.src_out, o.rate, w.src_out, w.rate)
@@ -594,7 +314,7 @@ def _compare(o: _Entry, w: _Entry, same, moved: bool, skip: frozenset[str] = fro
     return found
 
 
-def _replaced(o: _Entry, w: _Entry) -> bool:
+def _replaced(o: Entry, w: Entry) -> bool:
     """A new source: compared only where both formats say the same kind of thing (files, else reels)."""
     if o.media and w.media:
         return o.media != w.media
@@ -629,24 +349,3 @@ def _takes_of(clip, reason: str) -> list[StaleTake]:
     return [StaleTake(clip=clip.name, take=key, reason=f"made for the old cut: {reason}")
             for key, ref in refs.items() if key != otio.schema.Clip.DEFAULT_MEDIA_KEY and is_take(key, ref)]
 
-
-def _longest_increasing(seq: list[int]) -> set[int]:
-    """Indices of one longest strictly increasing subsequence (patience sorting, O(n log n))."""
-    tails: list[int] = []
-    tail_idx: list[int] = []
-    prev = [-1] * len(seq)
-    for i, x in enumerate(seq):
-        k = bisect_left(tails, x)
-        if k == len(tails):
-            tails.append(x)
-            tail_idx.append(i)
-        else:
-            tails[k] = x
-            tail_idx[k] = i
-        prev[i] = tail_idx[k - 1] if k else -1
-    out: set[int] = set()
-    i = tail_idx[-1] if tail_idx else -1
-    while i >= 0:
-        out.add(i)
-        i = prev[i]
-    return out
