@@ -3,11 +3,17 @@
 - A 10,000-clip, 4-track timeline: extract shots + annotate + write + read through ShotBridge, against plain
   OTIO read + write of the same file in the same run (target: overhead <= 1.5x).
 - Diff of two 10,000-clip cuts, one a recut (moves, trims, retimes, adds, removes) of the other (target < 1 s).
+- Start-up of the CLI as a panel or conform script calls it: `shotbridge --help` and `timeline info` on a
+  10-clip EDL (target < 0.3 s wall each), against `python -c pass` and a plain OTIO read of the same EDL.
+- `shotbridge timeline diff` of two 10,000-clip .otio cuts end to end through the CLI (target < 1.5 s), against
+  a plain OTIO read of the same two files, each in a fresh process measured in the same run.
 """
 
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from functools import partial
@@ -71,6 +77,46 @@ def extract_annotate_write_read(timeline: otio.schema.Timeline, out: Path, full:
     io.read(out)
 
 
+def wall(*argv: str, n: int = 5) -> float:
+    """Best wall time of a fresh process (what a script calling the CLI waits)."""
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, *argv], check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def cli_figures(tmp: Path) -> None:
+    edl = tmp / "ten.edl"
+    io.write(build(10, 1), edl, rate=R)
+    old, new = tmp / "old.otio", tmp / "new.otio"
+    cut = build(10_000, 1, seed=3)
+    otio.adapters.write_to_file(cut, str(old))
+    track = cut.tracks[0]
+    rnd = random.Random(4)
+    for _ in range(50):
+        track.insert(rnd.randrange(len(track)), track.pop(rnd.randrange(len(track))))
+    for c in rnd.sample(list(track), 50):
+        c.source_range = otio.opentime.TimeRange(c.source_range.start_time + rt(2), c.source_range.duration - rt(2))
+    otio.adapters.write_to_file(cut, str(new))
+
+    base = wall("-c", "pass")
+    plain_edl = wall("-c", f"import opentimelineio as o; o.adapters.read_from_file({str(edl)!r}, rate={R})")
+    print(f"python -c pass {base:.3f} s; plain OTIO read of a 10-clip EDL {plain_edl:.3f} s")
+    for label, argv in (("shotbridge --help", ("-m", "shotbridge.cli", "--help")),
+                        ("shotbridge timeline info (10-clip EDL)",
+                         ("-m", "shotbridge.cli", "timeline", "info", str(edl), "--rate", "24"))):
+        took = wall(*argv)
+        print(f"  {label}: {took:.3f} s (target < 0.3 s) -> {took / base:.1f}x python -c pass, "
+              f"{took / plain_edl:.2f}x plain OTIO read")
+    plain = wall("-c", f"import opentimelineio as o; o.adapters.read_from_file({str(old)!r}); "
+                       f"o.adapters.read_from_file({str(new)!r})", n=3)
+    took = wall("-m", "shotbridge.cli", "timeline", "diff", str(old), str(new), "--json", n=3)
+    print(f"shotbridge timeline diff of two 10,000-clip cuts through the CLI: {took:.2f} s (target < 1.5 s); "
+          f"plain OTIO read of both {plain:.2f} s -> {took / plain:.2f}x")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "src.otio"
@@ -103,7 +149,9 @@ def main() -> None:
         t0 = time.perf_counter()
         d = diff_timelines(old, new)
         took = time.perf_counter() - t0
-        print(f"diff of two 10,000-clip cuts: {took:.2f} s (target < 1 s); found {d.counts}")
+        print(f"diff of two 10,000-clip cuts: {took:.2f} s (target < 1 s); found "
+              f"{ {k: n for k, n in d.counts.items() if n} }")
+        cli_figures(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from typing import Any
 
 from . import __version__, config
 from .errors import BackendUnreachable, ShotBridgeError
-from .models import OTIO_MEDIA_TYPE
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 
@@ -22,7 +21,8 @@ class UsageError(ShotBridgeError):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _timeline_parser() if argv[:1] == ["timeline"] else build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -38,6 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _timeline_parser() -> argparse.ArgumentParser:
+    """Only the `timeline` group: panels and conform scripts run it many times, and the other groups'
+    help texts load the API's pydantic models (~0.1 s a start)."""
+    from .exchange.cli import register
+
+    parser = argparse.ArgumentParser(prog="shotbridge", description="AI for film and TV crews, inside their tools.")
+    register(parser.add_subparsers(metavar="COMMAND"))
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,6 +316,7 @@ def parse_value(text: str) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .models import OTIO_MEDIA_TYPE  # here, not at start-up: pydantic costs every CLI start ~0.1 s
     from .timeline_upload import upload_timeline
 
     project = project_for(args)

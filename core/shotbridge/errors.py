@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .models import Problem
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: importing pydantic models costs every CLI start ~0.1 s
+    from .models import Problem
 
 
 class ShotBridgeError(Exception):

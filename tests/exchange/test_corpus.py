@@ -26,12 +26,15 @@ CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 FILES = sorted(p for p in CORPUS.glob("*/*") if p.suffix.lower() in io.FORMATS) if CORPUS.exists() else []
 # The rate a human would pass for EDLs whose content does not tell (the MANIFEST's read check used these).
 EDL_RATES = {"cmx3600_25fps.edl": 25.0}
+# FCPX files at fractional rates: (rate, first clip's duration and its record start on the second lane), from
+# the file's own frameDuration, duration and offset attributes.
+FCPX_TRUE_RATES = {"dawfilekit_29.97d.fcpxml": (30000 / 1001, 103, 417), "dawfilekit_23.98.fcpxml": (24000 / 1001, 760, 2724)}
 # Upstream adapter failures we refuse, each with the line or element (MANIFEST: 12 read failures, 3 empty
-# FCPX reads, the 23.976-as-23 FCPX rate).
+# FCPX reads). FCPX at 23.976/29.97 is read at its true rate (exchange/fcpx_fixes.py).
 REFUSED = {
     "losslesscut_070816_EG101_HEISTS_ROUGH_CUT_SOURCES_PART_1.edl", "losslesscut_cmx3600_5994.edl",
-    "pycmx_TEST.edl", "pycmx_test_24psf.edl", "fcp_premiere_example_filter.xml", "dawfilekit_23.98.fcpxml",
-    "dawfilekit_25i.fcpxml", "dawfilekit_29.97d.fcpxml", "dawfilekit_BasicMarkers_1HourProjectStart.fcpxml",
+    "pycmx_TEST.edl", "pycmx_test_24psf.edl", "fcp_premiere_example_filter.xml",
+    "dawfilekit_BasicMarkers_1HourProjectStart.fcpxml",
     "dawfilekit_Complex.fcpxml", "dawfilekit_CompoundClips.fcpxml", "dawfilekit_MulticamMarkers.fcpxml",
     "dawfilekit_TransitionMarkers1.fcpxml",
 }
@@ -114,3 +117,39 @@ def test_corpus_file_round_trip(path: Path, tmp_path: Path):
         assert get_facts(clip).characters == ["hero"]
         assert "gen_v001" in clip.media_references()
         assert list_findings(clip, "drift")
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/corpus is not beside the checkout")
+@pytest.mark.parametrize("name", sorted(FCPX_TRUE_RATES))
+def test_fcpx_fractional_rates_read_exactly(name: str):
+    rate, first_duration, lane_start = FCPX_TRUE_RATES[name]
+    obj = io.read(CORPUS / "fcpxml" / name).timeline
+    timeline = next(t for t in obj.find_children(descended_from_type=otio.schema.Timeline, shallow_search=True)) \
+        if not isinstance(obj, otio.schema.Timeline) else obj
+    first = next(iter(timeline.video_tracks()[0].find_clips()))
+    assert first.trimmed_range().duration.rate == pytest.approx(rate, rel=1e-12)
+    assert first.trimmed_range().duration.value == first_duration
+    second = timeline.video_tracks()[1]
+    clip = next(iter(second.find_clips()))
+    assert second.range_of_child(clip).start_time.value == lane_start
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/corpus is not beside the checkout")
+def test_fcpx_project_keeps_its_lanes_gaps_and_start_gap():
+    project = io.read(CORPUS / "fcpxml" / "fcpx_fcpx_project.fcpxml").timeline
+    info = io.summary(project)
+    assert [t["kind"] for t in info["tracks"]] == ["Audio", "Video", "Video", "Video"]
+    shots = extract_shots(project)
+    assert {s.track for s in shots} == {"0", "1", "2"}  # the primary storyline and two connected lanes
+    primary = [s for s in shots if s.track == "0"]
+    assert (primary[1].name, primary[1].record_start) == ("IMG_0233", 3300)  # after a 2100-frame gap
+    sync = extract_shots(io.read(CORPUS / "fcpxml" / "dawfilekit_SyncClip.fcpxml").timeline)
+    assert [(s.name, s.record_start) for s in sync] == [("TestVideo", 90000)]  # an hour in, at 25 fps
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/corpus is not beside the checkout")
+def test_fcpx_markers_stay_on_the_clip_they_mark():
+    project = io.read(CORPUS / "fcpxml" / "dawfilekit_23.98.fcpxml").timeline
+    marked = {(s.track, s.name, s.source_start): s.markers for s in extract_shots(project)}
+    assert marked[("0", "TestVideo", 4288)] == ["Shot_05"]  # Shot_06 and Shot_07 mark the clips connected to it
+    assert marked[("1", "TestVideo", 3975)] == ["Shot_06"]

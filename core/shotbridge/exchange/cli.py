@@ -11,11 +11,11 @@ import json
 import sys
 from pathlib import Path
 
-from .diff import diff_timelines
 from .errors import ExchangeError
-from .io import format_of, rate_arg, summary, write
-from .shots import extract_shots
 from .untrusted import Limits, isolated, prescan, read_checked
+
+# OpenTimelineIO, its adapters and pydantic load when a command needs them, not for `--help`: panels and
+# conform scripts start this command many times.
 
 
 def register(sub) -> None:
@@ -59,6 +59,8 @@ def _isolated(cmd, *files: str):
 
     @functools.wraps(cmd)
     def run(args) -> int:
+        from .io import format_of
+
         limits = Limits.from_env()
         paths = [getattr(args, name) for name in files]
         for path in paths:
@@ -70,13 +72,21 @@ def _isolated(cmd, *files: str):
 
 
 def _read(path: str, rate: str | None):
+    return _read_result(path, rate).timeline
+
+
+def _read_result(path: str, rate: str | None):
+    from .io import rate_arg
+
     result = read_checked(path, rate_arg(rate))
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    return result.timeline
+    return result
 
 
 def cmd_info(args) -> int:
+    from .io import summary
+
     info = summary(_read(args.file, args.rate))
     if args.json:
         print(json.dumps(info, indent=2))
@@ -90,6 +100,8 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
+    from .io import rate_arg, write
+
     rate = rate_arg(args.rate)
     for w in write(_read(args.input, args.rate), args.output, rate=rate):
         print(f"warning: {w}", file=sys.stderr)
@@ -98,6 +110,8 @@ def cmd_convert(args) -> int:
 
 
 def cmd_shots(args) -> int:
+    from .shots import extract_shots
+
     rng = None
     if args.range:
         a, _, b = args.range.partition("-")
@@ -115,12 +129,17 @@ def cmd_shots(args) -> int:
 
 
 def cmd_diff(args) -> int:
-    result = diff_timelines(_read(args.old, args.rate), _read(args.new, args.rate))
+    from .diff import diff_timelines
+
+    old, new = _read_result(args.old, args.rate), _read_result(args.new, args.rate)
+    result = diff_timelines(old.timeline, new.timeline, old_format=old.format, new_format=new.format)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
         return 0
-    counts = result.counts
-    print(", ".join(f"{n} {k}" for k, n in counts.items()) + f", {result.unchanged} unchanged")
+    counts = {k: n for k, n in result.counts.items() if n}
+    print(", ".join([f"{n} {k}" for k, n in counts.items()] + [f"{result.unchanged} unchanged"]))
+    for note in result.notes:
+        print(f"  note: {note}")
     for c in result.changes:
         print(f"  {c.kind:<9} {c.name:<28} {c.detail}")
     for t in result.stale_takes:

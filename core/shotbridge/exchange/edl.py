@@ -20,6 +20,7 @@ EVENT = re.compile(rf"^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+\d+)?\s+{TC}\s+{TC}
 # An event whose edit type is missing before a transition duration: "005  REEL V      008 <4 timecodes>".
 BARE_TRANSITION = re.compile(rf"^(\s*\d+\s+\S+\s+\S+\s+)(\d{{3}})(\s+{TC}\s+{TC}\s+{TC}\s+{TC}\s*)$")
 M2 = re.compile(r"^M2\s")
+LOC_DROP = re.compile(r"^(\*\s*LOC:\s*)(\d\d[:;]\d\d[:;]\d\d;\d\d)\b")
 TC_ANY = re.compile(TC)
 # Candidate rates, and the chance we accept that a higher rate would never show a frame number this high.
 CANDIDATES = (24.0, 25.0, 30.0, 60.0)
@@ -84,6 +85,32 @@ def prepare(text: str, name: str, rate: float | None) -> Prepared:
             f"{name}, line {first}: 59.94 fps drop-frame timecode, which OTIO's CMX3600 reader cannot place "
             "correctly. Export the EDL at 29.97 or as non-drop-frame, or hand over AAF or XML.")
     lines = text.splitlines()
+    m2_drop = [i for i, line in enumerate(lines) if M2.match(line.strip()) and ";" in line]
+    for i in m2_drop:  # OTIO's reader takes an M2 line's timecode as [0-9:] only, and fails on ';'
+        lines[i] = lines[i].replace(";", ":")
+    if m2_drop:
+        warnings.append(f"{name}, line {m2_drop[0] + 1}: {len(m2_drop)} M2 speed line(s) with drop-frame timecode "
+                        "read with ':' (the speed is what counts there)")
+    lines, faded = _fade_in_at_start(lines)
+    if faded:
+        warnings.append(f"{name}, line {faded}: a dissolve from black opens the track, which OTIO's reader "
+                        "cannot place; read as a cut")
+    lines, swapped = _incoming_media(lines)
+    if swapped:
+        warnings.append(f"{name}: {swapped} dissolve event(s) name their incoming clip's media in '* TO CLIP:', "
+                        "which OTIO's reader ignores (it would give that clip the outgoing clip's media); read "
+                        "as the incoming clip's")
+    loc_drop = 0
+    for i, line in enumerate(lines):
+        loc = LOC_DROP.match(line)
+        if loc:  # OTIO's reader skips a locator whose timecode has ';' without a word: the same frame, non-drop
+            frames = _frames(loc.group(2), rate, name, i + 1)
+            ndf = otio.opentime.to_timecode(otio.opentime.RationalTime(frames, rate), rate, drop_frame=False)
+            lines[i] = line[:loc.start(2)] + ndf + line[loc.end(2):]
+            loc_drop += 1
+    if loc_drop:
+        warnings.append(f"{name}: {loc_drop} LOC marker(s) in drop-frame timecode written as the same frame in "
+                        "non-drop form (OTIO's reader would drop them)")
     for i, line in enumerate(lines):
         bare = BARE_TRANSITION.match(line)
         if bare:
@@ -103,6 +130,78 @@ def prepare(text: str, name: str, rate: float | None) -> Prepared:
                 f"{rec_out - rec_in} record frames with no M2 speed line (a speed change or a leader); kept "
                 f"the source in point and the record duration (source out {old} -> {fixed})")
     return Prepared("\n".join(lines) + "\n", rate, warnings)
+
+
+def speed_sources(text: str, rate: float) -> tuple[str, int]:
+    """OTIO's CMX writer gives an event with an M2 speed line a source as long as its record, and its reader
+    applies M2 only where the two differ: a retime is lost on the way back. Real EDLs run the source for
+    record duration x speed; this sets each such event's source out so (speeds above 0 only: freezes and
+    reverses are left as written). Returns the text and how many events changed."""
+    lines = text.splitlines()
+    changed = 0
+    for i, line in enumerate(lines):
+        m = EVENT.match(line)
+        if not m:
+            continue
+        speed = None
+        for nxt in lines[i + 1:]:
+            if EVENT.match(nxt):
+                break
+            m2 = re.match(r"^M2\s+.*?\s(-?[0-9.]+)\s+\d\d:\d\d:\d\d:\d\d\s*$", nxt)
+            if m2:
+                speed = float(m2.group(1)) / rate  # the last M2 of the event, as the reader keeps it
+        if speed is None or speed <= 0 or math.isclose(speed, 1.0):
+            continue
+        src_in, src_out, rec_in, rec_out = (_frames(tc, rate, "", i + 1) for tc in m.groups()[4:])
+        if src_out - src_in != rec_out - rec_in or rec_out == rec_in:
+            continue
+        out = _tc(src_in + max(1, round((rec_out - rec_in) * speed)), rate)
+        lines[i] = line[:m.start(6)] + out + line[m.end(6):]
+        changed += 1
+    return "\n".join(lines) + "\n", changed
+
+
+def _fade_in_at_start(lines: list[str]) -> tuple[list[str], int | None]:
+    """'001 BL ... C' of no length then '001 REEL ... D nnn': a fade from black at the very start, as OTIO's
+    writer makes it and its reader refuses. Returns the lines with the fade read as a cut, and its line."""
+    events = [i for i, line in enumerate(lines) if EVENT.match(line)]
+    if len(events) < 2 or events[1] != events[0] + 1:
+        return lines, None
+    first, second = EVENT.match(lines[events[0]]), EVENT.match(lines[events[1]])
+    if not (first.group(2) == "BL" and first.group(4) == "C" and first.group(1) == second.group(1)
+            and first.group(5) == first.group(6) and second.group(4)[0] in "DW"):
+        return lines, None
+    line = lines[events[1]]
+    fixed = f"{line[:second.start(4)]}C{' ' * (second.start(5) - second.start(4) - 1)}{line[second.start(5):]}"
+    return lines[:events[0]] + [fixed] + lines[events[1] + 1:], events[1] + 1
+
+
+def _incoming_media(lines: list[str]) -> tuple[list[str], int]:
+    """In an event with '* TO CLIP:' (the incoming clip's media, beside '* FROM CLIP:' for the outgoing one or
+    alone after black), as OTIO's writer makes them for a dissolve, keep only the incoming clip's media: the
+    event's clip is the incoming one."""
+    out: list[str] = []
+    swapped = 0
+    block: list[str] = []
+
+    def flush() -> None:
+        nonlocal swapped
+        to = [ln for ln in block if re.match(r"^\*\s*TO CLIP:", ln)]
+        if to:
+            swapped += 1
+            out.extend(re.sub(r"^(\*\s*)TO CLIP:", r"\1FROM CLIP:", ln) if ln in to else ln
+                       for ln in block if not re.match(r"^\*\s*FROM CLIP:", ln))
+        else:
+            out.extend(block)
+        block.clear()
+
+    for line in lines:
+        m = EVENT.match(line)
+        if m and block and not (EVENT.match(block[0]) and EVENT.match(block[0]).group(1) == m.group(1)):
+            flush()
+        block.append(line)
+    flush()
+    return out, swapped
 
 
 def _has_m2(lines: list[str], i: int) -> bool:

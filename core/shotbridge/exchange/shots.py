@@ -34,9 +34,14 @@ class Shot(BaseModel):
 
 
 def as_timeline(obj) -> otio.schema.Timeline:
-    """Shots come from timelines; a lone clip, track or bin (ALE, FCPX) is put in one."""
+    """Shots come from timelines; a lone clip, track or bin (ALE) is put in one. A bin holding one timeline
+    (an FCPX project beside its event's clips) is that timeline, its lanes and gaps as they are."""
     if isinstance(obj, otio.schema.Timeline):
         return obj
+    if isinstance(obj, otio.schema.SerializableCollection):
+        timelines = [obj[i] for i in range(len(obj)) if isinstance(obj[i], otio.schema.Timeline)]
+        if len(timelines) == 1:
+            return timelines[0]
     timeline = otio.schema.Timeline(name=getattr(obj, "name", "") or "timeline")
     if isinstance(obj, otio.schema.Track):
         timeline.tracks.append(obj.deepcopy())

@@ -6,12 +6,27 @@ an editor can flip between the plate and AI takes without the cut changing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import opentimelineio as otio
 
+from . import anydict
 from .errors import ExchangeError
-from .facts import Facts, set_facts
+
+if TYPE_CHECKING:  # facts load pydantic; `timeline info` counts takes without them
+    from .facts import Facts
 
 DEFAULT = otio.schema.Clip.DEFAULT_MEDIA_KEY  # "DEFAULT_MEDIA": the original plate
+
+
+def is_take(key: str, ref: otio.core.MediaReference) -> bool:
+    """A take an editor chose or ShotBridge made, as opposed to media the file's own tool keeps on the clip:
+    Avid's AAF reader adds the source clip and the .PHYS MXF as extra references (marked by their "AAF"
+    metadata); those are the plate's media, never takes."""
+    if key == DEFAULT:
+        return False
+    keys = anydict.keys(ref)
+    return "shotbridge" in keys or "AAF" not in keys
 
 
 def list_takes(clip: otio.schema.Clip) -> dict[str, otio.core.MediaReference]:
@@ -25,6 +40,8 @@ def add_take(clip: otio.schema.Clip, media_reference: otio.core.MediaReference, 
     if key in refs:
         raise ExchangeError(f"Clip '{clip.name}' already has a take '{key}'; choose a new key.")
     if facts is not None:
+        from .facts import set_facts
+
         set_facts(media_reference, facts)
     refs[key] = media_reference
     active = clip.active_media_reference_key

@@ -35,16 +35,6 @@ def fcpx_refusal(text: str, name: str, reason: str) -> UnsupportedContent:
     )
 
 
-def fcpx_rates(text: str) -> list[str]:
-    """Fractional frame durations (23.976, 29.97...) that the FCPX adapter truncates to whole rates."""
-    out = []
-    for m in re.finditer(r'frameDuration="(\d+)/(\d+)s"', text):
-        num, den = int(m.group(1)), int(m.group(2))
-        if den % num:
-            out.append(f"{m.group(1)}/{m.group(2)}s")
-    return out
-
-
 def fcp7_refusal(text: str, name: str) -> UnsupportedContent:
     m = re.search(r"<xmeml[^>]*>\s*<([a-z]+)", text) or re.search(r"<(?![?!])([a-zA-Z]+)", text)
     root = m.group(1) if m else "?"
