@@ -132,3 +132,39 @@ def test_an_unknown_official_name_suggests_close_ones(tmp_path):
                                 "outputs": ["1"]}))
     with pytest.raises(TemplateError, match="did you mean video_wan_vace_14B_ref2v"):
         load_template(path)
+
+
+def test_each_template_reports_its_health_and_model_files(comfy, tmp_path):
+    pytest.importorskip("comfyui_workflow_templates")
+    from shotbridge.doctor import template_checks
+
+    fake = comfy()
+    folder = folder_with(tmp_path, **NESTED_MAP, workflow="ui/nested_subgraphs.json")
+    (folder / "ref2v.json").write_text(json.dumps({
+        "name": "ref2v", "task": "image_to_video", "official": "video_wan_vace_14B_ref2v",
+        "inputs": {"first_frame": {"node": "73", "input": "image", "type": "image"}}, "outputs": ["69"]}))
+    adapter = ComfyUIProvider("gpu", {"url": fake.url, "workflows": str(folder)})
+    assert "ref2v" in adapter.health()  # the double has no WanVaceToVideo
+    described = adapter.describe(["generate_image"], "")
+    report = {t.name: t for t in described.templates}
+    assert set(report) >= {"text_to_image", "image_to_video", "nested_t2i", "ref2v"}
+    assert report["text_to_image"].available and report["text_to_image"].source == "built-in"
+    assert [(m.folder, m.name, m.present) for m in report["text_to_image"].models] == [
+        ("checkpoints", "v1-5-pruned-emaonly-fp16.safetensors", True)]
+    assert report["nested_t2i"].available  # one template that cannot run leaves the others alone
+    assert [m.name for m in report["nested_t2i"].models] == ["v1-5-pruned-emaonly-fp16.safetensors"]
+    ref2v = report["ref2v"]
+    assert not ref2v.available and "WanVaceToVideo" in ref2v.reason
+    assert ref2v.source == "official video_wan_vace_14B_ref2v"
+    assert ref2v.size_gb and ref2v.size_gb > 1
+    vae = next(m for m in ref2v.models if m.name == "wan_2.1_vae.safetensors")
+    assert vae.folder == "vae" and vae.present is True and vae.url.startswith("https://")  # the double has it
+    unet = next(m for m in ref2v.models if m.name == "wan2.1_vace_14B_fp16.safetensors")
+    assert unet.folder == "diffusion_models" and unet.present is False
+
+    checks = {c.name: c for c in template_checks(described)}
+    assert checks["template gpu/text_to_image"].level == "ok"
+    assert "checkpoints/v1-5-pruned-emaonly-fp16.safetensors (have)" in checks["template gpu/text_to_image"].detail
+    assert checks["template gpu/ref2v"].level == "warn"
+    assert "diffusion_models/wan2.1_vace_14B_fp16.safetensors (MISSING: download https://" in \
+        checks["template gpu/ref2v"].detail

@@ -87,3 +87,43 @@ def test_check_templates_live_separates_missing_models_from_real_rejections(comf
                                             "'v1-5-pruned-emaonly-fp16.safetensors' (node 4, CheckpointLoaderSimple)")
     assert lines["nested_t2i"].startswith("nested_t2i: accepted apart from missing models: ckpt_name")
     assert "REJECTED" in lines["inpaint"] and "VAEEncodeForInpaint" in lines["inpaint"]
+
+
+def test_providers_and_doctor_list_each_template_with_its_models(comfy, tmp_path):
+    from shotbridge_backend.demo import EmbeddedBackend
+
+    fake = comfy(models={**FakeComfyUI().models, "checkpoints": []})  # no SD checkpoint on this GPU
+    folder = tmp_path / "workflows"
+    (folder / "ui").mkdir(parents=True)
+    (folder / "ui" / "nested.json").write_text((DATA / "nested_subgraphs.json").read_text())
+    (folder / "nested_t2i.json").write_text(json.dumps({
+        "name": "nested_t2i", "task": "text_to_image", "workflow": "ui/nested.json",
+        "config": {"checkpoint": {"node": "4", "input": "ckpt_name"}},
+        "inputs": {"prompt": {"node": "10:1:1", "input": "text", "type": "text"}}, "outputs": ["9"]}))
+    toml = tmp_path / "providers.toml"
+    toml.write_text(f'[providers.gpu]\ntype = "comfyui"\nurl = "{fake.url}"\nworkflows = "{folder}"\n')
+    backend = EmbeddedBackend(tmp_path / "backend", env={"SHOTBRIDGE_PROVIDERS": str(toml)})
+    backend.start().close()
+    env = {**os.environ, "SHOTBRIDGE_URL": backend.url, "SHOTBRIDGE_CONFIG_DIR": str(backend.root / "config"),
+           "SHOTBRIDGE_CACHE_DIR": str(tmp_path / "cache")}
+    try:
+        listing = subprocess.run([sys.executable, "-m", "shotbridge.cli", "providers"], env=env,
+                                 capture_output=True, text=True, timeout=120)
+        doctor = subprocess.run([sys.executable, "-m", "shotbridge.cli", "doctor"], env=env,
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        backend.stop()
+    assert listing.returncode == 0, listing.stderr
+    out = listing.stdout
+    assert f"template nested_t2i (text_to_image, {folder / 'nested_t2i.json'}) [cannot run: " in out
+    assert "template image_to_video (image_to_video, built-in) [ok]" in out
+    assert "needs checkpoints/v1-5-pruned-emaonly-fp16.safetensors (MISSING)" in out
+    assert "vae/wan_2.1_vae.safetensors (have)" in out
+    nested = out.split("template nested_t2i (")[1].splitlines()[1]
+    assert nested.strip() == "needs checkpoints/v1-5-pruned-emaonly-fp16.safetensors (MISSING)"
+    assert "template text_to_image (text_to_image, built-in) [cannot run: " in out
+    lines = doctor.stdout.splitlines()
+    t2v = next(line for line in lines if "template gpu/image_to_video" in line)
+    t2i = next(line for line in lines if "template gpu/nested_t2i" in line)
+    assert "image_to_video: runs" in t2v
+    assert "text_to_image: ckpt_name 'v1-5-pruned-emaonly-fp16.safetensors' is not on this ComfyUI" in t2i

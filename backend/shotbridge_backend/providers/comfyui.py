@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from shotbridge.models import CostEstimate, DataKind, ProviderKind
+from shotbridge.models import CostEstimate, DataKind, ProviderKind, ProviderTemplate
 from shotbridge.safenames import safe_name
 
 from ..operations.base import Canceled
@@ -462,6 +462,15 @@ class ComfyUIProvider(ProviderAdapter):
     def _forget_info(self) -> None:
         with self._info_lock:
             self._info = None
+
+    def template_report(self) -> list[ProviderTemplate]:
+        """Each template in use: can it run on the server last checked, which model files it needs and has
+        (comfyui_templates.template_report)."""
+        from .comfyui_templates import template_report
+
+        with self._info_lock:
+            info = self._info
+        return template_report(self._in_use(), info, self.setting_values)
 
     # -- estimate ----------------------------------------------------------------------------------------
 

@@ -16,13 +16,17 @@ map (checked for form only) and an empty prompt.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import json
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .comfyui import Template, TemplateError, template_from_doc
+from shotbridge.models import ProviderTemplate, TemplateModel
+
+from .comfyui import Template, TemplateError, check_template, template_from_doc
 from .comfyui_ui import WorkflowError, is_ui_workflow, load_workflow, to_api
 
 UI_KEYS = ("workflow", "official")
@@ -170,5 +174,91 @@ def bind_template(template: Template, info: dict[str, Any],
     return bound, fixed
 
 
-__all__ = ["UNBOUND", "UiSource", "bind_template", "is_ui_template", "official_models", "official_names",
-           "official_workflow", "templates_package", "ui_template"]
+# -- what a template needs, and what the server has ------------------------------------------------------------
+
+MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
+# (loader class, input) -> the ComfyUI models folder its file goes in; other inputs are shown by input name
+FOLDERS = {("CheckpointLoaderSimple", "ckpt_name"): "checkpoints", ("ImageOnlyCheckpointLoader", "ckpt_name"):
+           "checkpoints", ("UNETLoader", "unet_name"): "diffusion_models", ("VAELoader", "vae_name"): "vae",
+           ("CLIPLoader", "clip_name"): "text_encoders", ("DualCLIPLoader", "clip_name1"): "text_encoders",
+           ("DualCLIPLoader", "clip_name2"): "text_encoders", ("CLIPVisionLoader", "clip_name"): "clip_vision",
+           ("LoraLoader", "lora_name"): "loras", ("LoraLoaderModelOnly", "lora_name"): "loras",
+           ("ControlNetLoader", "control_net_name"): "controlnet", ("UpscaleModelLoader", "model_name"):
+           "upscale_models", ("StyleModelLoader", "style_model_name"): "style_models"}
+
+
+def official_sizes() -> dict[str, float]:
+    """Template name -> its total model download in GB, from the official package's index.json (0.1.95 gives
+    no per-file sizes)."""
+    try:
+        index = json.loads((official_folder() / "index.json").read_text(encoding="utf-8"))
+    except (TemplateError, OSError, ValueError):
+        return {}
+    sizes = {}
+    for group in index if isinstance(index, list) else []:
+        for entry in group.get("templates") or [] if isinstance(group, dict) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("size"), int | float):
+                sizes[str(entry.get("name"))] = float(entry["size"])
+    return sizes
+
+
+def server_files(info: dict[str, Any]) -> set[str]:
+    """Every value of every combo input the server lists: its model files (and input files) by name."""
+    found: set[str] = set()
+    for entry in info.values():
+        for group in ("required", "optional"):
+            for spec in ((entry.get("input") or {}).get(group) or {}).values():
+                if isinstance(spec, list | tuple) and spec:
+                    choices = spec[0] if isinstance(spec[0], list) else (
+                        (spec[1].get("options") or []) if spec[0] == "COMBO" and len(spec) > 1
+                        and isinstance(spec[1], dict) else [])
+                    found.update(str(c) for c in choices)
+    return found
+
+
+def model_needs(template: Template, values: dict[str, Any], info: dict[str, Any] | None) -> list[TemplateModel]:
+    """The model files a template needs: those its workflow lists (official templates name each with its
+    folder and download address), then the model settings providers.toml or the template sets."""
+    have = server_files(info) if info is not None else None
+    needs: dict[str, TemplateModel] = {}
+    if template.ui is not None:
+        for model in official_models(template.ui.workflow):
+            name = str(model["name"])
+            needs[name] = TemplateModel(name=name, folder=str(model.get("directory") or ""),
+                                        url=str(model.get("url") or ""), present=None if have is None else name in have)
+    for setting in template.settings.values():
+        value = values.get(setting.name)
+        if isinstance(value, str) and value.lower().endswith(MODEL_SUFFIXES) and value not in needs:
+            cls = (template.prompt.get(setting.node) or {}).get("class_type", "")
+            needs[value] = TemplateModel(name=value, folder=FOLDERS.get((cls, setting.input), setting.input),
+                                         present=None if have is None else value in have)
+    return list(needs.values())
+
+
+def template_report(templates: list[Template], info: dict[str, Any] | None,
+                    setting_values: Any) -> list[ProviderTemplate]:
+    """Per template: whether it can run on a server with this /object_info (None: not reached), and the model
+    files it needs with whether the server has each. One template's problem never hides another's state."""
+    sizes = official_sizes() if any(t.ui is not None and "official" in t.ui.doc for t in templates) else {}
+    report = []
+    for template in sorted(templates, key=lambda t: (t.task.value, t.name)):
+        values = setting_values(template)
+        reason = "not checked: the server did not answer" if info is None else \
+            check_template(template, info, values)
+        reason = reason.removeprefix(f"template {template.name}: ")  # the report is per template already
+        shown = template
+        if info is not None and template.ui is not None:
+            with contextlib.suppress(TemplateError):  # a workflow that does not convert lists its own models
+                shown, values = bind_template(template, info, values)
+        official = template.ui.doc.get("official") if template.ui is not None else None
+        source = f"official {official}" if official else ("built-in" if template.builtin else template.source)
+        report.append(ProviderTemplate(name=template.name, task=template.task.value, source=source,
+                                       available=not reason, reason=reason,
+                                       size_gb=sizes.get(official) if official else None,
+                                       models=model_needs(shown, values, info)))
+    return report
+
+
+__all__ = ["UNBOUND", "UiSource", "bind_template", "is_ui_template", "model_needs", "official_models",
+           "official_names", "official_workflow", "server_files", "template_report", "templates_package",
+           "ui_template"]

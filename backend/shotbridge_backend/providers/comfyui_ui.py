@@ -472,7 +472,8 @@ class _Converter:
                    and dto.mode not in (MUTED, BYPASSED)]
         if unknown:
             dto = unknown[0]
-            more = f" (and {len(unknown) - 1} more node(s))" if len(unknown) > 1 else ""
+            others = sorted({d.node["type"] for d in unknown} - {dto.node["type"]})
+            more = f" (nor {', '.join(others)})" if others else ""
             raise WorkflowError(f"{self.where}: {describe(dto.node, dto.path)}: this ComfyUI has no node class "
                                 f"'{dto.node['type']}'{more}; install the custom node that provides it, or "
                                 "replace the node")
