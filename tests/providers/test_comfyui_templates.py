@@ -96,7 +96,6 @@ def test_a_workflow_node_the_server_lacks_is_named_with_its_template(comfy, tmp_
 
 
 def test_an_official_template_by_name_binds_to_the_recorded_server(tmp_path):
-    pytest.importorskip("comfyui_workflow_templates")
     info = json.loads(OBJECT_INFO.read_text())
     doc = {"name": "ref2v", "task": "image_to_video", "official": "video_wan_vace_14B_ref2v",
            "config": {"unet": {"node": "113", "input": "unet_name"}},
@@ -126,7 +125,6 @@ def test_a_bare_ui_workflow_in_the_templates_folder_says_what_to_do(tmp_path):
 
 
 def test_an_unknown_official_name_suggests_close_ones(tmp_path):
-    pytest.importorskip("comfyui_workflow_templates")
     path = tmp_path / "t.json"
     path.write_text(json.dumps({"name": "t", "task": "image_to_video", "official": "video_wan_vace_14B_ref2", "inputs": {},
                                 "outputs": ["1"]}))
@@ -135,7 +133,6 @@ def test_an_unknown_official_name_suggests_close_ones(tmp_path):
 
 
 def test_each_template_reports_its_health_and_model_files(comfy, tmp_path):
-    pytest.importorskip("comfyui_workflow_templates")
     from shotbridge.doctor import template_checks
 
     fake = comfy()

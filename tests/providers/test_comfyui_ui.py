@@ -9,6 +9,7 @@ import json
 import random
 from pathlib import Path
 
+import comfyui_workflow_templates  # the dev extra pins the release that matches shared/comfyui
 import pytest
 
 from shotbridge_backend.providers.comfyui_ui import (
@@ -21,8 +22,7 @@ from shotbridge_backend.providers.comfyui_ui import (
 
 DATA = Path(__file__).with_name("data") / "comfyui_ui"
 OBJECT_INFO = Path(__file__).resolve().parents[2].parent / "shared" / "comfyui" / "object_info-v0.3.64.json"
-templates_pkg = pytest.importorskip("comfyui_workflow_templates", reason="pip install -e .[dev]")
-TEMPLATES = Path(templates_pkg.get_templates_path())
+TEMPLATES = Path(comfyui_workflow_templates.get_templates_path())
 # Two cloud-API templates were saved with node versions whose widgets differ from 0.3.64's: the 1.27.10
 # frontend would send shifted values ('randomize' as steps, 'PBR' as Seed), which this server rejects.
 # The converter names the node and the widget instead.
@@ -163,4 +163,11 @@ def test_a_link_loop_through_reroutes_is_an_error(info):
                            "widgets_values": []}],
                 "links": [[1, 1, 0, 2, 0, "*"], [2, 2, 0, 1, 0, "*"], [3, 2, 0, 3, 0, "IMAGE"]]}
     with pytest.raises(WorkflowError, match="loops back"):
+        to_api(workflow, info)
+
+
+def test_a_legacy_group_node_says_how_to_convert_it(info):
+    workflow = official("default")
+    workflow["nodes"][0]["type"] = "workflow>sampler"
+    with pytest.raises(WorkflowError, match=r"is a legacy group node: .*convert the group node to a subgraph"):
         to_api(workflow, info)

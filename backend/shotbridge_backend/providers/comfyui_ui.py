@@ -474,6 +474,9 @@ class _Converter:
             dto = unknown[0]
             others = sorted({d.node["type"] for d in unknown} - {dto.node["type"]})
             more = f" (nor {', '.join(others)})" if others else ""
+            if dto.node["type"].startswith(("workflow>", "workflow/")):
+                raise WorkflowError(f"{self.where}: {describe(dto.node, dto.path)} is a legacy group node: open the "
+                                    "workflow in ComfyUI, convert the group node to a subgraph, and save it again")
             raise WorkflowError(f"{self.where}: {describe(dto.node, dto.path)}: this ComfyUI has no node class "
                                 f"'{dto.node['type']}'{more}; install the custom node that provides it, or "
                                 "replace the node")
