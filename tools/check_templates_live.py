@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import os
 import sys
 import uuid
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-env", help="environment variable holding a bearer token for a proxy in front")
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
+    # notes on UI-format templates read leniently (a server default for a widget the workflow predates)
+    logging.basicConfig(level=logging.WARNING, format="note: %(message)s")
     token = os.environ.get(args.token_env) if args.token_env else None
     verdicts = run(args.url, workflows=args.workflows, token=token, timeout=args.timeout)
     for verdict in verdicts:

@@ -137,9 +137,17 @@ def test_missing_values_without_a_default_and_extra_values_are_handled(info):
             node["widgets_values"] = [512]  # height and batch_size missing: the server's defaults
         if node["type"] == "VAEDecode":
             node["widgets_values"] = ["left over"]  # a value past the last widget: ignored, as the UI does
-    graph = to_api(workflow, info)
+    notes: list[str] = []
+    graph = to_api(workflow, info, notes=notes)
     latent = next(n for n in graph.values() if n["class_type"] == "EmptyLatentImage")
     assert latent["inputs"] == {"width": 512, "height": 512, "batch_size": 1}
+    assert sorted(notes) == [
+        "node 5 (EmptyLatentImage): saved without widget(s) this server's EmptyLatentImage has; using its "
+        "defaults height=512, batch_size=1",
+        "node 8 (VAEDecode): value(s) 'left over' past this server's last VAEDecode widget are ignored, as the "
+        "ComfyUI frontend does",
+        "node 9 (SaveImage): saved without widget(s) this server's SaveImage has; using its defaults "
+        "filename_prefix='ComfyUI'"]  # the official default.json saves SaveImage with no values
     broken = copy.deepcopy(info)
     del broken["EmptyLatentImage"]["input"]["required"]["height"][1]["default"]
     with pytest.raises(WorkflowError, match=r"node 5 \(EmptyLatentImage\).*no value for widget\(s\) height"):

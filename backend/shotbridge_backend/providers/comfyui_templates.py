@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
+import logging
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from shotbridge.models import ProviderTemplate, TemplateModel
 from .comfyui import Template, TemplateError, check_template, template_from_doc
 from .comfyui_ui import WorkflowError, is_ui_workflow, load_workflow, to_api
 
+log = logging.getLogger(__name__)
 UI_KEYS = ("workflow", "official")
 UNBOUND = "<from the workflow>"  # a setting's default before the workflow is converted for a server
 _CACHE_SIZE = 64
@@ -43,6 +45,7 @@ class UiSource:
 
 _bound: dict[tuple[int, int], tuple[Template, dict[str, Any]]] = {}
 _lock = threading.Lock()
+_noted: set[tuple[str, str]] = set()
 
 
 def is_ui_template(doc: Any) -> bool:
@@ -157,10 +160,15 @@ def bind_template(template: Template, info: dict[str, Any],
     with _lock:
         hit = _bound.get(key)
     if hit is None or hit[1] is not info:
+        notes: list[str] = []
         try:
-            prompt = to_api(source.workflow, info, where=f"{template.source}: {source.origin}")
+            prompt = to_api(source.workflow, info, where=f"{template.source}: {source.origin}", notes=notes)
         except WorkflowError as exc:
             raise TemplateError(str(exc)) from exc
+        for note in notes:  # read as the ComfyUI frontend would, but worth a look (once, not per health check)
+            if (template.source, note) not in _noted:
+                _noted.add((template.source, note))
+                log.warning("template %s: %s", template.name, note)
         bound = template_from_doc({**source.doc, "prompt": prompt}, template.source, builtin=template.builtin)
         bound = replace(bound, ui=source)
         with _lock:

@@ -256,6 +256,7 @@ def describe(node: dict[str, Any], path: tuple[str, ...] = ()) -> str:
 class _Converter:
     def __init__(self, workflow: dict[str, Any], info: dict[str, Any], rng: random.Random, where: str):
         self.info, self.rng, self.where = info, rng, where
+        self.notes: list[str] = []  # what was read leniently (defaults filled in, extra values ignored)
         self.definitions: dict[str, dict[str, Any]] = {}
         for sub in (workflow.get("definitions") or {}).get("subgraphs") or []:
             if isinstance(sub, dict) and isinstance(sub.get("id"), str):
@@ -452,6 +453,14 @@ class _Converter:
                 raise WorkflowError(self._mismatch(dto, widgets, values, f"no value for widget(s) {', '.join(lacking)}"
                                                    ", which have no default"))
             values = [*values, *(w.default if w.sent else None for w in missing)]
+            shown = ", ".join(f"{w.name}={w.default!r}" for w in missing if w.sent)
+            if shown:
+                self.notes.append(f"{describe(dto.node, dto.path)}: saved without widget(s) this server's "
+                                  f"{dto.node['type']} has; using its defaults {shown}")
+        elif len(values) > len(widgets):
+            extra = ", ".join(repr(v)[:60] for v in values[len(widgets):])
+            self.notes.append(f"{describe(dto.node, dto.path)}: value(s) {extra} past this server's last "
+                              f"{dto.node['type']} widget are ignored, as the ComfyUI frontend does")
         return widgets, values[:len(widgets)]
 
     def _with_forced(self, dto: _Exec, widgets: list[Widget], count: int) -> list[Widget]:
@@ -495,14 +504,20 @@ class _Converter:
 
 
 def to_api(workflow: dict[str, Any], info: dict[str, Any], *, rng: random.Random | None = None,
-           where: str = "workflow") -> dict[str, dict[str, Any]]:
+           where: str = "workflow", notes: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """The API-format prompt for a UI-format workflow on a server with this `/object_info`.
 
     `rng` resolves {a|b} choices in dynamic-prompt texts (a fresh one when not given, as the UI does per
-    queue). Raises WorkflowError naming the node and widget when the workflow does not fit the server."""
+    queue). `notes`, when given, receives what was read leniently, as the frontend reads it (a server default
+    for a widget the workflow predates, values past the last widget ignored). Raises WorkflowError naming the
+    node and widget when the workflow does not fit the server."""
     if not is_ui_workflow(workflow):
         raise WorkflowError(f"{where}: not a ComfyUI UI workflow (File > Save): it needs 'nodes' and 'links'")
-    return _Converter(workflow, info, rng or random.Random(), where).convert()
+    converter = _Converter(workflow, info, rng or random.Random(), where)
+    graph = converter.convert()
+    if notes is not None:
+        notes.extend(converter.notes)
+    return graph
 
 
 def load_workflow(path: str | Path) -> dict[str, Any]:
