@@ -60,20 +60,45 @@ class Widget:
     sent: bool = True  # control, filter, upload and refresh widgets hold a value but are never sent
     dynamic_prompts: bool = False
     default: Any = NO_DEFAULT
+    low: float | None = None  # INT / FLOAT limits the server declares
+    high: float | None = None
+    choices: tuple[Any, ...] = ()  # COMBO choices, when they are a fixed list (not files the server has)
 
-    def fits(self, value: Any) -> bool:
-        """Whether a saved value can belong to this widget (a shifted widgets_values list fails this)."""
+    def misfit(self, value: Any) -> str:
+        """Why a saved value cannot belong to this widget ("" when it can): a shifted widgets_values list puts
+        values of the wrong kind, outside the limits or outside the choices on the widgets after the shift.
+        Such a value would also fail the server's own validation."""
         if self.name == CONTROL_WIDGET and not self.sent:
-            return value in CONTROL_VALUES or isinstance(value, bool)  # old saves: a "randomize" toggle
+            ok = value in CONTROL_VALUES or isinstance(value, bool)  # old saves: a "randomize" toggle
+            return "" if ok else f"which is not a control value ({', '.join(CONTROL_VALUES)})"
         if self.kind in ("INT", "FLOAT"):
-            return isinstance(value, int | float) and not isinstance(value, bool)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                return f"which is not a number ({self.kind})"
+            if self.low is not None and value < self.low:
+                return f"below its minimum {self.low:g}"
+            if self.high is not None and value > self.high:
+                return f"above its maximum {self.high:g}"
+            return ""
         if self.kind == "BOOLEAN":
-            return isinstance(value, bool) or value in (0, 1)  # the server reads it with bool()
+            return "" if isinstance(value, bool) or value in (0, 1) else "which is not a BOOLEAN value"
         if self.kind == "STRING":
-            return value is None or isinstance(value, str)
+            return "" if value is None or isinstance(value, str) else "which is not a STRING value"
         if self.kind == "COMBO":
-            return value is None or isinstance(value, str | int | float)
-        return True
+            if value is not None and not isinstance(value, str | int | float):
+                return "which is not a COMBO value"
+            if self.choices and value not in self.choices and not _file_like(value):
+                shown = ", ".join(map(str, self.choices[:6])) + (", ..." if len(self.choices) > 6 else "")
+                return f"which is not one of its choices ({shown})"
+        return ""
+
+
+FILE_RE = re.compile(r"[/\\]|\.[A-Za-z][A-Za-z0-9]{1,11}(\s*\[\w+\])?$")  # a folder, or an extension
+
+
+def _file_like(value: Any) -> bool:
+    """A file name (model, image, video): lists of those depend on what the server has, so they are not
+    checked here (the server says which it lacks)."""
+    return isinstance(value, str) and bool(FILE_RE.search(value))
 
 
 def widgets_for(class_type: str, entry: dict[str, Any], *, keep_forced: bool = False) -> list[Widget]:
@@ -108,8 +133,15 @@ def widgets_for(class_type: str, entry: dict[str, Any], *, keep_forced: bool = F
         if default is NO_DEFAULT and kind == "COMBO":
             choices = value[0] if isinstance(value[0], list) else options.get("options") or []
             default = choices[0] if choices else NO_DEFAULT
+        choices: tuple[Any, ...] = ()
+        if kind == "COMBO":
+            listed = value[0] if isinstance(value[0], list) else options.get("options") or []
+            if listed and not any(_file_like(c) for c in listed) and not options.get("remote"):
+                choices = tuple(listed)
         widgets.append(Widget(name, kind, dynamic_prompts=kind == "STRING" and options.get("dynamicPrompts") is True,
-                              default=default))
+                              default=default, choices=choices,
+                              low=options.get("min") if kind in ("INT", "FLOAT") else None,
+                              high=options.get("max") if kind in ("INT", "FLOAT") else None))
         remote = options.get("remote")
         if kind == "COMBO" and isinstance(remote, dict) and remote.get("refresh_button"):
             # useRemoteWidget: an "Auto-refresh after generation" toggle, then the refresh button
@@ -122,6 +154,11 @@ def widgets_for(class_type: str, entry: dict[str, Any], *, keep_forced: bool = F
             if kind == "COMBO":
                 widgets.append(Widget(FILTER_WIDGET, sent=False))
     return widgets
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _type(spec: Any) -> str:
@@ -443,9 +480,10 @@ class _Converter:
         if len(values) != len(widgets):
             widgets = self._with_forced(dto, widgets, len(values))
         for widget, value in zip(widgets, values, strict=False):
-            if not widget.fits(value):
-                raise WorkflowError(self._mismatch(dto, widgets, values, f"widget '{widget.name}' gets {value!r}, "
-                                                   f"which is not a {widget.kind or 'control'} value"))
+            problem = widget.misfit(value)
+            if problem:
+                raise WorkflowError(self._mismatch(dto, widgets, values, f"widget '{widget.name}' gets "
+                                                   f"{_short(value)}, {problem}"))
         if len(values) < len(widgets):
             missing = widgets[len(values):]
             lacking = [w.name for w in missing if w.sent and w.default is NO_DEFAULT]
