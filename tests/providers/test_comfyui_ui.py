@@ -107,11 +107,14 @@ def test_every_official_template_this_server_can_run_converts(info):
 # widgets_values paired with the server's input_order (seed followed by its control widget, LoadImage by
 # its upload button, neither sent); each link followed through bypassed nodes (same slot if its type fits,
 # else the first input of that exact type, else nothing) and primitives (their value). In detail:
-# - nested_subgraphs: written by hand before the converter ran on it: a root with a reroute and a note,
+# - nested_subgraphs: a root with a reroute and a note,
 #   a subgraph instance (10) whose definition holds a KSampler whose steps come from a promoted widget (25,
 #   not the KSampler's own 20), a bypassed ImageInvert (SaveImage gets VAEDecode 10:3 directly), a muted
 #   ImageBlur (dropped), and a nested instance (10:1) whose CLIPTextEncode text comes from its promoted
 #   widget; the negative's dynamic-prompt comment is stripped ("blurry // ..." -> "blurry ").
+# The two official ones were drafted by the converter and then checked by hand, node by node, against the
+# UI file (every sent node's widgets against its widgets_values and the server's input order, every link
+# followed by hand); the nested one was written by hand before the converter ran on it.
 # - video_wan_vace_14B_ref2v (video, primitives): 14 of 39 nodes are sent; WanVaceToVideo takes width and
 #   height 768 from primitives 158/159, loses control_video (bypassed ImageBatch -> bypassed LoadImage:
 #   nothing) and control_masks (bypassed ImageToMask has no MASK input); the bypassed 1.3B loaders, WEBP
