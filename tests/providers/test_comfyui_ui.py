@@ -112,7 +112,7 @@ def test_every_official_template_this_server_can_run_converts(info):
 #   not the KSampler's own 20), a bypassed ImageInvert (SaveImage gets VAEDecode 10:3 directly), a muted
 #   ImageBlur (dropped), and a nested instance (10:1) whose CLIPTextEncode text comes from its promoted
 #   widget; the negative's dynamic-prompt comment is stripped ("blurry // ..." -> "blurry ").
-# The two official ones were drafted by the converter and then checked by hand, node by node, against the
+# The official ones were drafted by the converter and then checked by hand, node by node, against the
 # UI file (every sent node's widgets against its widgets_values and the server's input order, every link
 # followed by hand); the nested one was written by hand before the converter ran on it.
 # - video_wan_vace_14B_ref2v (video, primitives): 14 of 39 nodes are sent; WanVaceToVideo takes width and
@@ -122,7 +122,13 @@ def test_every_official_template_this_server_can_run_converts(info):
 # - image_qwen_image_edit_2509 (subgraphs): the bypassed second group, including bypassed subgraph
 #   instance 383 and its bypassed ReferenceLatent nodes, sends nothing; image2/image3 of both text
 #   encoders come from bypassed LoadImage nodes and are dropped; the unused EmptySD3LatentImage is sent.
-@pytest.mark.parametrize("name", ["nested_subgraphs", "video_wan_vace_14B_ref2v", "image_qwen_image_edit_2509"])
+# - flux1_dev_uso_reference_image_gen (active subgraphs, promoted widgets): instance 55 sends 55:52
+#   CLIPVisionEncode with crop 'center' from the instance's widget and 55:54 USOStyleReference; instance 57
+#   sends 57:44, 57:41 and 57:35 FluxGuidance whose guidance 3.5 is the instance's widget; KSampler's positive
+#   is 57:35; EasyCache 95 takes its model through bypassed instance 56 (its first MODEL input, slot 2, which
+#   55 feeds) from 55:54; the bypassed second group (72-92, instances 83 and 89) sends nothing.
+@pytest.mark.parametrize("name", ["nested_subgraphs", "video_wan_vace_14B_ref2v", "image_qwen_image_edit_2509",
+                                  "flux1_dev_uso_reference_image_gen"])
 def test_converted_graph_equals_the_hand_checked_one(info, name):
     source = DATA / f"{name}.json"
     workflow = json.loads(source.read_text()) if source.exists() else official(name)
