@@ -24,6 +24,30 @@ OPTIONAL = {
 }
 
 
+def models_line(models: list) -> str:
+    """'needs vae/a.safetensors (have), checkpoints/b.safetensors (MISSING: download <url>)'."""
+    parts = []
+    for m in models:
+        state = "have" if m.present else ("not checked" if m.present is None else
+                                          "MISSING" + (f": download {m.url}" if m.url else ""))
+        parts.append(f"{m.folder + '/' if m.folder else ''}{m.name} ({state})")
+    return "needs " + ", ".join(parts) if parts else "needs no model files"
+
+
+def template_checks(provider) -> list[Check]:
+    """One check per workflow template of a provider: its task, whether it can run there, its model files.
+    A template that cannot run is a warning on that template alone."""
+    checks = []
+    for t in provider.templates:
+        size = f" ({t.size_gb:g} GB of models)" if t.size_gb else ""
+        state = "runs" if t.available else t.reason
+        missing = any(m.present is False for m in t.models)
+        level = "ok" if t.available and not missing else "warn"
+        checks.append(Check(f"template {provider.name}/{t.name}", level,
+                            f"{t.task}: {state}; {models_line(t.models)}{size}"))
+    return checks
+
+
 def run_checks(url: str | None = None) -> list[Check]:
     from .client import Client
 
@@ -78,4 +102,5 @@ def run_checks(url: str | None = None) -> list[Check]:
         promise = (f"trains on inputs: {'yes' if p.trains_on_inputs else 'no'}; keeps data {p.retention_days} d; "
                    f"data in {p.data_location}")
         checks.append(Check(f"provider {p.name}", level, promise if p.available else p.reason))
+        checks.extend(template_checks(p))
     return checks

@@ -152,6 +152,27 @@ class ProviderKind(str, Enum):
     cloud = "cloud"  # someone else's servers: only where the project's policy allows
 
 
+class TemplateModel(_Model):
+    """A model file a workflow template needs, and whether the provider's server has it."""
+
+    name: str
+    folder: str = Field(default="", description="The ComfyUI models folder it goes in (checkpoints, vae, ...)")
+    present: bool | None = Field(default=None, description="Whether the server lists it; null = not checked")
+    url: str = Field(default="", description="Where the official template says to download it")
+
+
+class ProviderTemplate(_Model):
+    """One workflow template of a provider (ComfyUI): its task, whether it can run there, the models it needs."""
+
+    name: str
+    task: str
+    source: str = Field(default="", description="built-in, a file, or an official ComfyUI template's name")
+    available: bool = True
+    reason: str = Field(default="", description="Why it cannot run on the server, if it cannot")
+    size_gb: float | None = Field(default=None, description="The official template's total model download (GB)")
+    models: list[TemplateModel] = Field(default_factory=list)
+
+
 class Provider(_Model):
     name: str
     title: str
@@ -167,6 +188,8 @@ class Provider(_Model):
     reason: str = Field(default="", description="Why the provider is unavailable, if it is")
     note: str = Field(default="", description="What to know about an available provider (a busy server: jobs "
                                               "wait in its queue)")
+    templates: list[ProviderTemplate] = Field(default_factory=list,
+                                              description="Its workflow templates (ComfyUI), each with its health")
 
 
 class DataKind(str, Enum):

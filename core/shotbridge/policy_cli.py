@@ -89,6 +89,13 @@ def cmd_providers(args) -> int:
               f"{p.data_location}  [{state}]")
         if p.operations:
             print(f"{'':<14} {', '.join(p.operations)}")
+        for t in p.templates:
+            from .doctor import models_line
+
+            state = "ok" if t.available else f"cannot run: {t.reason}"
+            size = f", {t.size_gb:g} GB of models" if t.size_gb else ""
+            print(f"{'':<14} template {t.name} ({t.task}, {t.source}{size}) [{state}]")
+            print(f"{'':<14}   {models_line(t.models)}")
     return 0
 
 

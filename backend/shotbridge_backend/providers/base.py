@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from shotbridge.models import CostEstimate, DataKind, Provider, ProviderKind
+from shotbridge.models import CostEstimate, DataKind, Provider, ProviderKind, ProviderTemplate
 
 if TYPE_CHECKING:
     from .session import ProviderSession
@@ -164,4 +164,9 @@ class ProviderAdapter:
         return Provider(name=self.name, title=self.title or self.name, kind=self.kind, type=self.type,
                         operations=operations, accepts_references=self.accepts_references,
                         trains_on_inputs=self.facts.trains_on_inputs, retention_days=self.facts.retention_days,
-                        data_location=self.facts.data_location, available=not reason, reason=reason)
+                        data_location=self.facts.data_location, available=not reason, reason=reason,
+                        templates=self.template_report())
+
+    def template_report(self) -> list[ProviderTemplate]:
+        """Per workflow template: task, health and the model files it needs (ComfyUI); none elsewhere."""
+        return []

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from shotbridge.models import CostEstimate, DataKind, Provider, ProviderKind
+from shotbridge.models import CostEstimate, DataKind, Provider, ProviderKind, ProviderTemplate
 from shotbridge.safenames import safe_name
 
 from ..operations.base import Canceled
@@ -133,6 +133,7 @@ class Template:
     source: str  # the file it came from
     builtin: bool
     model: str | None = None  # the setting whose value is reported as Generated.model
+    ui: Any = None  # a UI-format or official source (comfyui_templates.UiSource): prompt is made per server
 
     def classes(self) -> set[str]:
         return {node["class_type"] for node in self.prompt.values()}
@@ -158,6 +159,15 @@ def load_template(path: Path, *, builtin: bool = False) -> Template:
         raise TemplateError(f"{where}: not JSON ({exc.msg} at line {exc.lineno})") from exc
     if not isinstance(doc, dict):
         raise TemplateError(f"{where}: must be a JSON object with name, task, inputs, outputs and prompt")
+    from .comfyui_templates import is_ui_template, ui_template  # "workflow" / "official" instead of "prompt"
+
+    if is_ui_template(doc):
+        return ui_template(path, doc, builtin=builtin)
+    return template_from_doc(doc, where, builtin=builtin)
+
+
+def template_from_doc(doc: dict[str, Any], where: str, *, builtin: bool = False) -> Template:
+    """A template from its parsed JSON (API-format prompt); TemplateError names `where` and what is wrong."""
     name = doc.get("name")
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise TemplateError(f"{where}: 'name' must be a word of letters, digits, '_', '-' or '.'")
@@ -299,6 +309,13 @@ def _choices(spec: Any) -> list[Any] | None:
 def check_template(template: Template, info: dict[str, Any], values: dict[str, Any]) -> str:
     """Why this template cannot run on a ComfyUI with this /object_info ("" if it can): missing classes, inputs
     a class no longer takes, required inputs the graph does not set, models that are not installed."""
+    if template.ui is not None:  # UI-format: converted against this server first (comfyui_templates)
+        from .comfyui_templates import bind_template
+
+        try:
+            template, values = bind_template(template, info, values)
+        except TemplateError as exc:
+            return str(exc)
     missing = sorted(template.classes() - set(info))
     if missing:
         return (f"template {template.name} needs {', '.join(missing)}, which this ComfyUI does not have: install "
@@ -474,6 +491,15 @@ class ComfyUIProvider(ProviderAdapter):
         with self._info_lock:
             self._info = None
 
+    def template_report(self) -> list[ProviderTemplate]:
+        """Each template in use: can it run on the server last checked, which model files it needs and has
+        (comfyui_templates.template_report)."""
+        from .comfyui_templates import template_report
+
+        with self._info_lock:
+            info = self._info
+        return template_report(self._in_use(), info, self.setting_values)
+
     # -- estimate ----------------------------------------------------------------------------------------
 
     def estimate(self, request: GenerationRequest) -> CostEstimate:
@@ -501,6 +527,10 @@ class ComfyUIProvider(ProviderAdapter):
             problem = check_template(template, info, values)
             if problem:
                 raise ProviderUnavailable(f"{self.name}: {problem}")
+        if template.ui is not None:  # the UI-format template as converted for this server (checked above)
+            from .comfyui_templates import bind_template
+
+            template, values = bind_template(template, info, values)
         seed = request.seed if request.seed is not None else random.SystemRandom().randint(0, MAX_SEED)
         session.progress(0.02, f"uploading inputs to {self.name}")
         uploads, references = self._upload(request, template, session)
