@@ -347,22 +347,29 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
         _check_assets(backend, pid, project, op, clean)
         provider = _route(backend, pid, prow.name, op, params, body.provider)
         digest = sha256_json([op.name, clean, provider.name])
-        with backend.db.session() as s:
-            if idempotency_key:
-                prior = s.scalars(select(JobRow).where(JobRow.project_id == pid,
-                                                       JobRow.idempotency_key == idempotency_key)).first()
-                if prior is not None:
-                    if prior.request_digest != digest:
-                        raise ApiProblem(409, "Idempotency key reused",
-                                         f"Key '{idempotency_key}' was used for a different request "
-                                         f"(job {prior.id}); use a new key for a new job.")
-                    return JSONResponse(to_job(prior).model_dump(mode="json"), status_code=200)
-            row = JobRow(id=uuid.uuid4().hex, project_id=pid, idempotency_key=idempotency_key,
-                         request_digest=digest, operation=op.name, params=clean, provider=provider.name,
-                         status=JobStatus.queued.value, message="queued", token_id=principal.token_id)
-            s.add(row)
-            s.flush()
-            job = to_job(row)
+        key = (idempotency_key or "").strip() or None  # an empty header is no key
+        for attempt in range(2):  # two submits racing with one key: the second answers with the first's job
+            try:
+                with backend.db.session() as s:
+                    if key:
+                        prior = s.scalars(select(JobRow).where(JobRow.project_id == pid,
+                                                               JobRow.idempotency_key == key)).first()
+                        if prior is not None:
+                            if prior.request_digest != digest:
+                                raise ApiProblem(409, "Idempotency key reused",
+                                                 f"Key '{key}' was used for a different request "
+                                                 f"(job {prior.id}); use a new key for a new job.")
+                            return JSONResponse(to_job(prior).model_dump(mode="json"), status_code=200)
+                    row = JobRow(id=uuid.uuid4().hex, project_id=pid, idempotency_key=key,
+                                 request_digest=digest, operation=op.name, params=clean, provider=provider.name,
+                                 status=JobStatus.queued.value, message="queued", token_id=principal.token_id)
+                    s.add(row)
+                    s.flush()
+                    job = to_job(row)
+                break
+            except IntegrityError:
+                if not key or attempt:
+                    raise
         backend.runner.enqueue(job.id)
         return job
 
