@@ -220,3 +220,41 @@ def read_frames(source: FrameSource, frames: Iterable[int]) -> Iterator[tuple[in
     """The given frames in increasing order (the order a movie decodes cheapest)."""
     for f in sorted(set(frames)):
         yield f, source.read(f)
+
+
+def stream(source: FrameSource, start: int, end: int, prefetch: int = 4) -> Iterator[tuple[int, np.ndarray]]:
+    """Every frame of start..end-1 in order, decoded on a second thread while the caller works on the
+    previous ones (decoding releases the GIL, so a movie decodes on the other core)."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+    stop = threading.Event()
+
+    def worker() -> None:
+        try:
+            for f in range(start, end):
+                if stop.is_set():
+                    return
+                q.put((f, source.read(f)))
+            q.put(None)
+        except BaseException as exc:  # handed to the caller, who raises it
+            q.put(exc)
+
+    t = threading.Thread(target=worker, name="shotbridge-decode", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():  # unblock a worker waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                t.join(0.05)
