@@ -39,9 +39,11 @@ DEFAULT_STRIDE = 12
 # A followed face whose chip has not changed is identified again after this many frames anyway (a safety
 # net for change too gradual for the correlation; ~70 ms each, so every frame's budget matters).
 REIDENTIFY_EVERY = 48
-# While nobody is being followed, the small-face second pass runs at most this often (it costs ~8 frames'
-# worth of detection at 1080p): a small face is picked up within 2 s of appearing.
+# While nobody is being followed, the small-face second pass runs at most this often at 1080p (it costs
+# ~0.6 s there): a small face is picked up within 2 s of appearing. Its cost grows with the pixel count, so
+# larger frames space it by the square root of their size over 1080p (4K: every 96 frames, ~2.5 s a pass).
 SMALL_PASS_EVERY = 48
+_HD_PIXELS = 1920 * 1080
 # Normalised correlation of 40x40 grey chips: consecutive frames of one face measured >= 0.97 under camera
 # moves; a face replaced by another person's measured 0.24-0.27 (docs/vision.md). Below these, identify again.
 SPIKE_NCC = 0.85  # against the previous frame
@@ -263,7 +265,8 @@ class _Follower:
         if scan:
             self.scans.add(f)
             faces = self.model.detect(img)
-            if not faces and not live and f - self.last_small >= SMALL_PASS_EVERY:
+            every = SMALL_PASS_EVERY * max(1.0, img.shape[0] * img.shape[1] / _HD_PIXELS) ** 0.5
+            if not faces and not live and f - self.last_small >= every:
                 self.last_small = f
                 faces = self.model.detect_small(img)
             for face in faces:

@@ -86,6 +86,8 @@ class MovieSource:
         )
         self._next = 0  # the frame the next grab() decodes
         self.seeks = 0
+        self._stamp: tuple[int, float] | None = None  # (frame, ms) of the last frame read
+        self._step_ms: float | None = None  # the first interval seen between consecutive frames
 
     def read(self, frame: int) -> np.ndarray:
         cv2 = self._cv2
@@ -104,7 +106,25 @@ class MovieSource:
         if not ok or bgr is None:
             raise MediaError(f"Cannot decode frame {frame} of '{self.path}': the file may be damaged.")
         self._next = frame + 1
+        self._check_rate(frame, float(self._cap.get(cv2.CAP_PROP_POS_MSEC)))
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def _check_rate(self, frame: int, ms: float) -> None:
+        """Refuse a variable frame rate: frame numbers would not be the editor's, so no range could be trusted.
+        Consecutive frames' timestamps must keep the first interval (within a fifth: ms rounding is ~2 %)."""
+        last, self._stamp = self._stamp, (frame, ms)
+        if last is None or last[0] != frame - 1:
+            return
+        step = ms - last[1]
+        if self._step_ms is None:
+            self._step_ms = step
+        elif abs(step - self._step_ms) > 0.2 * max(self._step_ms, 1e-3):
+            raise MediaError(
+                f"'{self.path}' has a variable frame rate: frame {frame} comes {step:.1f} ms after the previous "
+                f"one, where frames were {self._step_ms:.1f} ms apart. Conform it to a constant frame rate "
+                "first (export a constant-rate movie from the editor, or e.g. `ffmpeg -i IN -fps_mode cfr -r 24 "
+                "OUT.mov`), then check the conformed movie."
+            )
 
     def close(self) -> None:
         self._cap.release()
