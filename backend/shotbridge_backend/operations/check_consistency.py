@@ -127,7 +127,12 @@ def mark_state(shot: TimelineShot, result, job_id: str) -> None:
             "characters": {c.name: {"state": c.state, "reason": c.reason,
                                     "unchecked": [[sp.start_frame, sp.end_frame - 1, sp.reason] for sp in c.unchecked]}
                            for c in result.characters}}
-    name = "consistent" if result.state == "consistent" else f"unchecked: {result.reason}"
+    if result.state == "consistent":
+        name = "consistent"
+        data["message"] = "consistent: " + ", ".join(f"{c.name} matched on {c.frames_seen} frame(s)"
+                                                     for c in result.characters)
+    else:
+        name = data["message"] = f"unchecked: {result.reason}"
     add_finding(clip, otio.opentime.TimeRange(origin + otio.opentime.RationalTime(result.start_frame, rate),
                                               otio.opentime.RationalTime(result.end_frame - result.start_frame, rate)),
                 data, name=name, color=STATE_COLOURS[result.state])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from typing import Literal
 
 import numpy as np
@@ -40,9 +41,11 @@ DEFAULT_STRIDE = 12
 # net for change too gradual for the correlation; ~70 ms each, so every frame's budget matters).
 REIDENTIFY_EVERY = 48
 # While nobody is being followed, the small-face second pass runs at most this often at 1080p (it costs
-# ~0.6 s there): a small face is picked up within 2 s of appearing. Its cost grows with the pixel count, so
-# larger frames space it by the square root of their size over 1080p (4K: every 96 frames, ~2.5 s a pass).
+# ~0.6 s there). Its cost grows with the pixel count, so larger frames space it by the square root of their
+# size over 1080p (4K: every 96 frames, ~2.5 s a pass); after a pass that finds nobody the spacing doubles,
+# up to twice that (a small face entering an empty shot is found within 4 s at 1080p, 8 s at 4K).
 SMALL_PASS_EVERY = 48
+SMALL_PASS_BACKOFF = 2
 _HD_PIXELS = 1920 * 1080
 # Normalised correlation of 40x40 grey chips: consecutive frames of one face measured >= 0.97 under camera
 # moves; a face replaced by another person's measured 0.24-0.27 (docs/vision.md). Below these, identify again.
@@ -235,6 +238,7 @@ class _Follower:
         self.scans: set[int] = set()
         self.embeddings = 0
         self.last_small = -(10**9)
+        self.small_backoff = 1
 
     def _identify(self, chip: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
         self.embeddings += 1
@@ -266,9 +270,12 @@ class _Follower:
             self.scans.add(f)
             faces = self.model.detect(img)
             every = SMALL_PASS_EVERY * max(1.0, img.shape[0] * img.shape[1] / _HD_PIXELS) ** 0.5
-            if not faces and not live and f - self.last_small >= every:
+            if faces or live:
+                self.small_backoff = 1
+            elif f - self.last_small >= every * self.small_backoff:
                 self.last_small = f
                 faces = self.model.detect_small(img)
+                self.small_backoff = 1 if faces else min(SMALL_PASS_BACKOFF, self.small_backoff * 2)
             for face in faces:
                 if any(_iou(face.box, o.box) >= 0.5 for o in seen.values()):
                     continue
@@ -459,11 +466,13 @@ def check_shot(
     thr = model.threshold if threshold is None else threshold
     fol = _Follower(model, bible, thr, stride)
     reads = 0
-    for f, img in stream(source, start, end):
-        reads += 1
-        fol.step(f, img, scan=(f - start) % stride == 0 or f == end - 1)
-        if progress and (reads % stride == 0 or f == end - 1):
-            progress(reads / (end - start), f"{spec.name}: frame {f}")
+    # closing(): on an error or a cancel the decoding thread is stopped here, before the caller closes the media.
+    with closing(stream(source, start, end)) as frames_in:
+        for f, img in frames_in:
+            reads += 1
+            fol.step(f, img, scan=(f - start) % stride == 0 or f == end - 1)
+            if progress and (reads % stride == 0 or f == end - 1):
+                progress(reads / (end - start), f"{spec.name}: frame {f}")
     frames = list(range(start, end))
     by_frame = fol.by_frame
     label = fol._label
