@@ -6,11 +6,13 @@ Frames are made from the photographs in ../shared/faces: every single-face photo
 - rotated in the image plane (a tilted head),
 - turned about the vertical axis (a perspective warp of the photo: a stand-in for a three-quarter view; a
   real profile shows a different side of the head, which no warp of a frontal photo can),
-- blurred (Gaussian, sigma in pixels of an ~150 px face: motion blur and defocus),
+- blurred (Gaussian, sigma in pixels of an ~150 px face: defocus; and horizontal motion blur over a length),
 - partly hidden (the face's right part covered by a flat patch: occlusion by a hand, a door frame).
 Per condition it prints the detection rate, the rate of faces identified as the right person (distance within
-the threshold), the median same-person distance, and the median chip sharpness and yaw measure that
-consistency.py uses to call a face too blurred / turned too far to judge.
+the threshold), the median same-person distance, the median chip sharpness and yaw measure that consistency.py
+uses to call a face too blurred / turned too far to judge, how many detected faces were not identified as the
+right person, how many of those would still be judged (each a false drift if it were the expected character),
+and how many right ones are left unjudged (lost coverage).
 """
 
 from __future__ import annotations
@@ -65,6 +67,18 @@ def blur(sigma: float):
     return f
 
 
+def motion(length: float):
+    """Horizontal motion blur over `length` px of a 150 px face (a fast pan or head turn)."""
+
+    def f(im: np.ndarray, box) -> np.ndarray:
+        n = max(1, int(round(length * (box[3] - box[1]) / 150)))
+        k = np.zeros((n, n), np.float32)
+        k[n // 2, :] = 1.0 / n
+        return cv2.filter2D(im, -1, k)
+
+    return f
+
+
 def hide(frac: float):
     def f(im: np.ndarray, box) -> np.ndarray:
         out = im.copy()
@@ -81,6 +95,7 @@ CONDITIONS = {
     **{f"in-plane {d} deg": rotate(d) for d in (15, 30, 45)},
     **{f"turned {d} deg": turn(d) for d in (20, 35, 50, 65)},
     **{f"blur sigma {s}": blur(s) for s in (1.5, 3, 5, 8)},
+    **{f"motion blur {n} px": motion(n) for n in (8, 16, 32)},
     **{f"hidden {int(p * 100)}%": hide(p) for p in (0.25, 0.4, 0.55)},
 }
 
@@ -108,9 +123,9 @@ def main() -> None:
     print(f"{len(probes)} probe photos, threshold {model.threshold}, unjudged when yaw > {MAX_YAW} or "
           f"sharpness < {MIN_SHARPNESS}")
     print(f"{'condition':18s} {'detected':>8s} {'right':>6s} {'med dist':>8s} {'med yaw':>8s} {'med sharp':>9s} "
-          f"{'unjudged':>8s}")
+          f"{'unjudged':>8s} {'wrong':>5s} {'wrong judged':>12s} {'right unjudged':>14s}")
     for name, cond in CONDITIONS.items():
-        det = right = unjudged = 0
+        det = right = unjudged = wrong = wrong_judged = right_unjudged = 0
         dists, yaws, sharps = [], [], []
         for who, img, box in probes:
             im = cond(img, box)
@@ -124,13 +139,19 @@ def main() -> None:
             yaw = yaw_of(al.landmarks)
             d = distances_to_bible(model.embed_chips([al.chip])[0], bible)
             dists.append(d[who])
-            right += d[who] <= model.threshold and min(d, key=d.__getitem__) == who
+            ok = d[who] <= model.threshold and min(d, key=d.__getitem__) == who
+            skip = yaw > MAX_YAW or sharp < MIN_SHARPNESS
+            right += ok
             yaws.append(yaw)
             sharps.append(sharp)
-            unjudged += yaw > MAX_YAW or sharp < MIN_SHARPNESS
+            unjudged += skip
+            wrong += not ok
+            wrong_judged += not ok and not skip
+            right_unjudged += ok and skip
         n = len(probes)
         print(f"{name:18s} {det / n:8.2f} {right / n:6.2f} {med(dists)} {med(yaws)} "
-              f"{(np.median(sharps) if sharps else 0):9.1f} {unjudged:8d}")
+              f"{(np.median(sharps) if sharps else 0):9.2f} {unjudged:8d} {wrong:5d} {wrong_judged:12d} "
+              f"{right_unjudged:14d}")
 
 
 if __name__ == "__main__":

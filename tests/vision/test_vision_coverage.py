@@ -152,3 +152,33 @@ def test_a_shot_shorter_than_the_drift_minimum_is_checked_on_every_frame(tmp_pat
         (5, 8, "kit_harington")
     ]
     assert two.state == "consistent" and two.frames_read == 2 and two.characters[0].frames_seen == 2
+
+
+def test_a_face_turned_too_far_leaves_the_frame_unchecked_not_drifting():
+    import numpy as np
+
+    from shotbridge_backend.vision import Face
+    from shotbridge_backend.vision.consistency import MAX_YAW, _Obs, _Verdicts, yaw_of
+
+    # dlib's five points: two corners per eye, then the nose base; eyes 60 px apart.
+    frontal = np.array([[100, 100], [120, 100], [140, 100], [160, 100], [130, 130]], float)
+    turned = frontal.copy()
+    turned[4, 0] += 0.6 * 40  # nose base well off the eyes' midpoint: a three-quarter-to-profile head
+    assert yaw_of(frontal) < 0.01 and yaw_of(turned) > MAX_YAW
+
+    def label(d):
+        return min(d, key=d.get) if d and min(d.values()) <= 0.6 else None
+
+    stranger = {"obama": 0.8, "biden": 0.75}  # nobody in the bible: a drift if it could be judged
+    verdicts = _Verdicts(["obama"], label)
+    judged = _Obs(0, Face(box=(80, 80, 180, 180), score=1.0), 0, None)
+    unjudged = _Obs(1, Face(box=(80, 80, 180, 180), score=1.0), 0, "face turned too far to judge")
+    judged.dists = unjudged.dists = stranger
+    verdicts.judge(0, [judged], typical=100)
+    verdicts.judge(1, [unjudged], typical=100)
+    assert verdicts.per_frame == {0: {"obama": "drift"}, 1: {"obama": "face turned too far to judge"}}
+    assert judged.drift and not unjudged.drift
+    # A turned face that still matches the expected character is seen: a match is evidence either way.
+    unjudged.dists = {"obama": 0.4, "biden": 0.8}
+    verdicts.judge(2, [unjudged], typical=100)
+    assert verdicts.per_frame[2] == {"obama": "seen"}

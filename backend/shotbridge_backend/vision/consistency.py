@@ -57,12 +57,14 @@ MIN_FACE_RATIO = 0.5
 MAJORITY_SHARE = 0.5
 # Beyond these a face is not judged (it leaves the frame unchecked rather than drifting): box height in
 # frame pixels; nose offset from the eyes' midpoint in inter-ocular distances (<= 0.19 on every photo in
-# ../shared/faces; ~0.45 is a head turned about 50 degrees, where HOG stops finding faces anyway); Laplacian
-# variance of the 40x40 grey chip (bench/bench_face_conditions.py: median 2200 sharp, 150 at blur sigma 5
-# where 93 % still identify, 58 at sigma 8 where 20 % do).
+# ../shared/faces; ~0.45 is a head turned about 50 degrees, where HOG stops finding faces anyway); chip
+# sharpness (the weaker directional gradient energy over the contrast, see _signature). Measured by
+# bench/bench_face_conditions.py: median 4.6 sharp, 2.6 at Gaussian blur sigma 5 (93 % still identified),
+# 1.75 at sigma 8 (20 % identified), 2.2 at 32 px motion blur (40 %); 2.0 leaves 6 of the 10 wrong faces at
+# sigma 8 unjudged, at the price of 1, 3 and 5 of 14-15 right ones at sigma 1.5, 3 and 5. A coarse gate.
 MIN_JUDGE_PX = 40
 MAX_YAW = 0.45
-MIN_SHARPNESS = 90.0
+MIN_SHARPNESS = 2.0
 
 State = Literal["consistent", "drift", "unchecked"]
 Progress = Callable[[float, str], None]
@@ -204,8 +206,11 @@ def _signature(chip: np.ndarray) -> tuple[np.ndarray, float]:
     import cv2
 
     grey = cv2.resize(cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY), (40, 40), interpolation=cv2.INTER_AREA)
-    # Sharpness at 40 px, about the smallest face's own resolution, so a small sharp face is not "blurred".
-    sharp = float(cv2.Laplacian(grey, cv2.CV_32F).var())
+    # Sharpness at 40 px, about the smallest face's own resolution, so a small sharp face is not "blurred";
+    # the weaker of the horizontal and vertical gradient energies, so motion blur (one direction) counts.
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1)
+    sharp = float(min(np.mean(gx * gx), np.mean(gy * gy)) / (float(grey.var()) + 1.0))  # contrast-free
     g = grey.astype(np.float32).ravel()
     g -= g.mean()
     return g / (float(np.linalg.norm(g)) + 1e-6), sharp
@@ -265,7 +270,9 @@ class _Follower:
         if not scan:
             for t in live:
                 near(t)
-            scan = len(seen) < len(live)  # a face was lost (a cut, a jump): look at the whole frame
+            # A face just lost (a cut, a jump): look at the whole frame, once per loss, not on every frame
+            # a face stays away (turned, occluded), which would cost a full detection each frame.
+            scan = any(t.id not in seen and t.missed == 0 for t in live)
         if scan:
             self.scans.add(f)
             faces = self.model.detect(img)
