@@ -164,13 +164,15 @@ class DlibFaceModel:
 
     def detect_near(self, image_rgb: np.ndarray, box: tuple[int, int, int, int]) -> Face | None:
         """The face near `box` in this frame (a tracker step): HOG on the box's neighbourhood only, scaled
-        so the face is HOG-sized. About 2-3 ms whatever the face or frame size."""
+        so the face is HOG-sized. About 1-2 ms whatever the face or frame size."""
         img = as_rgb8(image_rgb)
         h, w = img.shape[:2]
         x0, y0, x1, y1 = box
         fw, fh = x1 - x0, y1 - y0
-        region = (max(0, x0 - fw // 2), max(0, y0 - fh // 2), min(w, x1 + fw // 2), min(h, y1 + fh // 2))
-        faces = self._detect_at(img, 1.2 * HOG_FACE_PX / max(1, fh), region, 0, fast=True)
+        # A third of a face either side: room for a frame's motion; HOG's cost is the region's area.
+        mx, my = fw // 3, fh // 3
+        region = (max(0, x0 - mx), max(0, y0 - my), min(w, x1 + mx), min(h, y1 + my))
+        faces = self._detect_at(img, 1.1 * HOG_FACE_PX / max(1, fh), region, 0, fast=True)
         if not faces:
             return None
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2

@@ -190,8 +190,10 @@ def wide_shot(
         crop, ox, oy = crops[1 if other is not None and any(a <= i < b for a, b in replace) else 0]
         px, py = int(at[0] * w - ox + pan_px * i), int(at[1] * h - oy)
         frame = back.copy()
+        cx0, cy0 = max(0, -px), max(0, -py)  # the part of the crop left or above the frame is cut off
         ch, cw = min(crop.shape[0], h - py), min(crop.shape[1], w - px)
-        frame[py : py + ch, px : px + cw] = crop[:ch, :cw]
+        if ch > cy0 and cw > cx0:
+            frame[py + cy0 : py + ch, px + cx0 : px + cw] = crop[cy0:ch, cx0:cw]
         yield frame
 
 
