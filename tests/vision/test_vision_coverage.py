@@ -129,6 +129,7 @@ def test_shots_that_cannot_be_judged_are_unchecked_not_consistent(tmp_path, phot
     assert (c.state, c.reason, c.frames_seen, c.frames_unchecked) == ("unchecked", "no face found", 0, 20)
     assert [(sp.start_frame, sp.end_frame) for sp in c.unchecked] == [(0, 20)]
     assert shots["empty"].reason == "no face found in any frame" and shots["empty"].expected == []
+    assert [f.frame for f in shots["empty"].frames if not f.probe] == [0, 12, 19]  # nobody followed: every 12
     assert shots["covered"].characters[0].reason == "no face found"
     # A stranger too blurred to tell apart is not called a drift: the frames are unchecked.
     (c,) = shots["blurred"].characters

@@ -33,9 +33,9 @@ from .errors import VisionError
 from .faces import Bible, Face, TrackingFaceModel, distances_to_bible, similarity
 from .frames import FrameSource, open_media, stream
 
-# The longest a followed face goes without its identity being re-checked, and the frames between full
-# detections. A change in the face between checks is caught on the frame it happens by the chip
-# correlation (below), so this bounds only slow, gradual change.
+# Frames between full detections while nobody is followed (twice that while a face is followed), and the
+# longest a lost face is looked for around its last place. A change in a followed face is caught on the
+# frame it happens by the chip correlation (below), not by this spacing.
 DEFAULT_STRIDE = 12
 # A followed face whose chip has not changed is identified again after this many frames anyway (a safety
 # net for change too gradual for the correlation; ~70 ms each, so every frame's budget matters).
@@ -473,11 +473,18 @@ def check_shot(
     thr = model.threshold if threshold is None else threshold
     fol = _Follower(model, bible, thr, stride)
     reads = 0
+    last_scan = start - 10**9
     # closing(): on an error or a cancel the decoding thread is stopped here, before the caller closes the media.
     with closing(stream(source, start, end)) as frames_in:
         for f, img in frames_in:
             reads += 1
-            fol.step(f, img, scan=(f - start) % stride == 0 or f == end - 1)
+            # Full detection every `stride` frames, every 2 x stride while a face is followed (it only looks
+            # for newcomers then: a followed face's loss triggers one at once).
+            every = 2 * stride if any(t.alive for t in fol.tracks) else stride
+            scan = f - last_scan >= every or f == end - 1
+            fol.step(f, img, scan=scan)
+            if f in fol.scans:
+                last_scan = f
             if progress and (reads % stride == 0 or f == end - 1):
                 progress(reads / (end - start), f"{spec.name}: frame {f}")
     frames = list(range(start, end))
