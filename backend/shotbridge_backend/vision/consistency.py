@@ -236,8 +236,11 @@ def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
 class _Follower:
     """Runs the per-frame pipeline over a shot's frames and keeps every face observation."""
 
-    def __init__(self, model: TrackingFaceModel, bible: Bible, threshold: float, stride: int):
+    def __init__(self, model: TrackingFaceModel, bible: Bible, threshold: float, stride: int, bgr: bool = False):
         self.model, self.bible, self.threshold, self.stride = model, bible, threshold, stride
+        # Frames in BGR order: detection and landmarks do not depend on channel order (measured: same boxes,
+        # same landmarks, same embedding), so only the chips are converted.
+        self.bgr = bgr
         self.tracks: list[_Track] = []
         self.by_frame: dict[int, list[_Obs]] = {}
         self.scans: set[int] = set()
@@ -306,6 +309,8 @@ class _Follower:
 
     def _observe(self, t: _Track, f: int, img: np.ndarray, face: Face) -> _Obs:
         aligned = self.model.align(img, face)
+        if self.bgr:
+            aligned = aligned._replace(chip=np.ascontiguousarray(aligned.chip[:, :, ::-1]))
         sig, sharp = _signature(aligned.chip)
         reason = None
         if face.height < MIN_JUDGE_PX:
@@ -471,11 +476,12 @@ def check_shot(
             f"{source.first}-{source.last}: fix the shot's range or its media."
         )
     thr = model.threshold if threshold is None else threshold
-    fol = _Follower(model, bible, thr, stride)
+    bgr = hasattr(source, "read_bgr")
+    fol = _Follower(model, bible, thr, stride, bgr)
     reads = 0
     last_scan = start - 10**9
     # closing(): on an error or a cancel the decoding thread is stopped here, before the caller closes the media.
-    with closing(stream(source, start, end)) as frames_in:
+    with closing(stream(source, start, end, bgr=bgr)) as frames_in:
         for f, img in frames_in:
             reads += 1
             # Full detection every `stride` frames, every 2 x stride while a face is followed (it only looks

@@ -90,6 +90,11 @@ class MovieSource:
         self._step_ms: float | None = None  # the first interval seen between consecutive frames
 
     def read(self, frame: int) -> np.ndarray:
+        return self._cv2.cvtColor(self.read_bgr(frame), self._cv2.COLOR_BGR2RGB)
+
+    def read_bgr(self, frame: int) -> np.ndarray:
+        """The frame as decoded (BGR): for readers whose work does not depend on channel order (the face
+        follower converts only its 150x150 chips), saving a full-frame conversion (4 ms at 4K)."""
         cv2 = self._cv2
         if not self.first <= frame <= self.last:
             raise MediaError(f"Frame {frame} is outside '{self.path}' (frames {self.first}-{self.last}).")
@@ -107,7 +112,7 @@ class MovieSource:
             raise MediaError(f"Cannot decode frame {frame} of '{self.path}': the file may be damaged.")
         self._next = frame + 1
         self._check_rate(frame, float(self._cap.get(cv2.CAP_PROP_POS_MSEC)))
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return bgr
 
     def _check_rate(self, frame: int, ms: float) -> None:
         """Refuse a variable frame rate: frame numbers would not be the editor's, so no range could be trusted.
@@ -242,9 +247,13 @@ def read_frames(source: FrameSource, frames: Iterable[int]) -> Iterator[tuple[in
         yield f, source.read(f)
 
 
-def stream(source: FrameSource, start: int, end: int, prefetch: int = 4) -> Iterator[tuple[int, np.ndarray]]:
+def stream(
+    source: FrameSource, start: int, end: int, prefetch: int = 4, bgr: bool = False
+) -> Iterator[tuple[int, np.ndarray]]:
     """Every frame of start..end-1 in order, decoded on a second thread while the caller works on the
-    previous ones (decoding releases the GIL, so a movie decodes on the other core)."""
+    previous ones (decoding releases the GIL, so a movie decodes on the other core). `bgr`: frames as the
+    source decodes them when it has `read_bgr` (movies), else RGB."""
+    read = getattr(source, "read_bgr", source.read) if bgr else source.read
     import queue
     import threading
 
@@ -256,7 +265,7 @@ def stream(source: FrameSource, start: int, end: int, prefetch: int = 4) -> Iter
             for f in range(start, end):
                 if stop.is_set():
                     return
-                q.put((f, source.read(f)))
+                q.put((f, read(f)))
             q.put(None)
         except BaseException as exc:  # handed to the caller, who raises it
             q.put(exc)
