@@ -66,6 +66,10 @@ def test_clean_shot_and_majority_expectation(shots, eval_bible, model):
     assert shot.expected == ["biden"] and shot.expected_source == "majority"
     assert not shot.findings and shot.state == "consistent" and shot.frames_read == 40
     assert [f.frame for f in shot.frames if not f.probe] == [0, 24, 39]
+    # The bible gives obama two photos and everyone else one: those get a warning, obama none.
+    warned = sorted(w.split("'")[1] for w in res.warnings)
+    assert warned == ["alex_lacamoire", "biden", "kit_harington", "rose_leslie"]
+    assert all("one reference photo: identity is less certain" in w for w in res.warnings)
 
 
 def test_image_sequence_with_drift_at_the_start_and_a_subrange(shots, eval_bible, model):
