@@ -234,8 +234,10 @@ def consistency_and_look(client: Client, project: str, out: Path, faces: Path) -
     job = client.run(project, "check_consistency", {"timeline": sent.sha256, "media": sent.media})
     paths = client.download_outputs(job, out / "consistency")
     for shot in job.result["consistency"]["shots"]:
-        if not shot["findings"]:
-            print(f"    {shot['name']}: ok ({', '.join(shot['expected']) or 'no faces'})")
+        if shot["state"] == "consistent":
+            print(f"    {shot['name']}: consistent ({', '.join(shot['expected'])})")
+        elif shot["state"] == "unchecked":
+            print(f"    {shot['name']}: UNCHECKED ({shot['reason']})")
         for f in shot["findings"]:
             print(f"    {shot['name']}: DRIFT frames {f['start_frame']}-{f['end_frame'] - 1}: expected "
                   f"{f['expected']}, found {f['found'] or 'an unknown face'}")

@@ -366,7 +366,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         _print_job(job, paths)
-    return 0 if job.status.value == "succeeded" else EXIT_FAILED
+    if job.status.value != "succeeded":
+        return EXIT_FAILED
+    result = job.result or {}
+    if "drifting_shots" in result:  # check_consistency: unchecked shots are said, drift fails the run
+        exit_drift = 4  # distinct from a failed job (1): the check ran and found drift
+        unchecked = result.get("unchecked_shots", [])
+        for warning in result.get("warnings", []):
+            _status(f"warning: {warning}")
+        _status(f"{len(result['drifting_shots'])} shot(s) drift, {len(unchecked)} shot(s) unchecked"
+                + (f" (not judged: {', '.join(unchecked)})" if unchecked else ""))
+        if result["drifting_shots"]:
+            return exit_drift
+    return 0
 
 
 def _is_asset_field(prop: dict) -> bool:

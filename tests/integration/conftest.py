@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-import pytest
 import datastores
+import pytest
 
 from shotbridge.client import Client
 from shotbridge_backend.demo import EmbeddedBackend, sample_movie

@@ -66,3 +66,34 @@ def test_sequence_patterns(tmp_path):
         open_media(str(tmp_path / "other.####.png"))
     with pytest.raises(MediaError, match="does not exist"):
         open_media(str(tmp_path / "missing.mp4"))
+
+
+def _write_timed(path, stamps_ms: list[int]) -> None:
+    """An MPEG-4 movie whose frames carry the given presentation times (PyAV: cv2 writes constant rate only)."""
+    import fractions
+
+    av = pytest.importorskip("av")
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = fractions.Fraction(1, 1000)
+        for i, (img, ms) in enumerate(zip(_numbered_frames(len(stamps_ms)), stamps_ms, strict=True)):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = ms, fractions.Fraction(1, 1000)
+            out.mux(stream.encode(frame))
+            assert i == _decode(img)
+        out.mux(stream.encode())
+
+
+def test_variable_frame_rate_movie_is_refused_with_conform_advice(tmp_path):
+    from shotbridge_backend.vision import stream
+
+    cfr, vfr = tmp_path / "cfr.mp4", tmp_path / "vfr.mp4"
+    _write_timed(cfr, [round(i * 1000 / 24) for i in range(48)])
+    # 24 fps for a second, then 30 fps: what a phone or a screen recorder writes.
+    _write_timed(vfr, [round(i * 1000 / 24) for i in range(24)] + [1000 + round(i * 1000 / 30) for i in range(1, 25)])
+    with MovieSource(cfr) as src:
+        assert [_decode(img) for _, img in stream(src, 0, 48)] == list(range(48))
+    with MovieSource(vfr) as src, pytest.raises(MediaError, match=r"variable frame rate: frame 24 .*Conform"):
+        for _ in stream(src, 0, 48):
+            pass

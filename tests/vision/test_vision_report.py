@@ -9,12 +9,14 @@ from skimage import data
 
 from shotbridge_backend.vision import (
     CDL,
+    CharacterResult,
     ConsistencyResult,
     FaceResult,
     Finding,
     FrameResult,
     LookResult,
     ShotResult,
+    Span,
     apply_cdl,
     match_look,
     write_report,
@@ -52,6 +54,7 @@ def test_report_is_self_contained_and_flags_drift(tmp_path):
         end_frame=48,
         expected=["obama"],
         expected_source="listed",
+        state="drift",
         frames=frames,
         findings=[
             Finding(
@@ -69,7 +72,33 @@ def test_report_is_self_contained_and_flags_drift(tmp_path):
         frames_read=8,
         seconds=1.0,
     )
-    res = ConsistencyResult(model="dlib", threshold=0.6, stride=6, shots=[shot])
+    blind = ShotResult(
+        name="sh020",
+        media="a",
+        start_frame=0,
+        end_frame=24,
+        expected=["biden"],
+        expected_source="listed",
+        state="unchecked",
+        reason="biden: face turned too far to judge",
+        characters=[
+            CharacterResult(
+                name="biden",
+                state="unchecked",
+                reason="face turned too far to judge",
+                frames_seen=0,
+                frames_drift=0,
+                frames_unchecked=24,
+                unchecked=[Span(start_frame=0, end_frame=24, reason="face turned too far to judge")],
+            )
+        ],
+        frames=[FrameResult(frame=0, unchecked="face turned too far to judge")],
+        findings=[],
+        drift=False,
+        frames_read=24,
+        seconds=0.5,
+    )
+    res = ConsistencyResult(model="dlib", threshold=0.6, stride=6, shots=[blind, shot])
     img = data.coffee()
     look = LookResult(
         reference="ref",
@@ -83,3 +112,8 @@ def test_report_is_self_contained_and_flags_drift(tmp_path):
     assert page.count("data:image/jpeg;base64,") >= 8 + 3
     assert "DRIFT" in page and "Frames 12–29" in page and "threshold 0.91" in page
     assert 'class="shot drift"' in page and "MATCHED" in page and "ΔE2000" in page
+    # the unchecked shot says so, with the reason and the frames, and is listed after the drifting one
+    assert 'class="shot unchecked"' in page and "UNCHECKED" in page
+    assert "biden unchecked</b> · 24 frame(s): 0–23 (face turned too far to judge)" in page
+    assert page.index("sh010") < page.index("sh020")
+    assert re.search(r"Shots unchecked</small><b>1<", page)

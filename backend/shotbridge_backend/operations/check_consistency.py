@@ -21,15 +21,21 @@ class CheckConsistencyParams(BaseModel):
     media: list[AssetRef] = Field(default_factory=list, description="The media the timeline's clips use")
     shots: list[str] = Field(default_factory=list, description="Clip names to check (default: every video clip)")
     stride: int = Field(default=DEFAULT_STRIDE, ge=1, le=240,
-                        description="Frames between samples; 12 catches any drift of 12 frames or more")
+                        description="Frames between full detections (every frame is still looked at; faces are "
+                                    "followed in between)")
     threshold: float | None = Field(default=None, gt=0.0, le=2.0,
                                     description="Face distance within which a face is a character (model default)")
 
 
 class CheckConsistencyResult(BaseModel):
-    consistency: dict = Field(description="Per shot and per sampled frame results (docs/vision.md, schema 1)")
+    consistency: dict = Field(description="Per shot, per character and per frame results (docs/vision.md, schema 2)")
     drifting_shots: list[str]
-    timeline: OutputRef = Field(description="The timeline with a RED marker at each drift")
+    unchecked_shots: list[str] = Field(default_factory=list,
+                                       description="Shots where an expected character was never judged")
+    summary: dict[str, int] = Field(default_factory=dict, description="Shots per state: consistent, drift, unchecked")
+    warnings: list[str] = Field(default_factory=list, description="E.g. characters with a single reference photo")
+    timeline: OutputRef = Field(description="The timeline with a RED marker at each drift, YELLOW on unchecked "
+                                            "shots, GREEN on consistent ones")
     report: OutputRef = Field(description="A self-contained HTML report for supervisors")
     thumbnail: OutputRef | None = Field(default=None, description="First frame of each shot; drift framed red")
 
@@ -37,8 +43,9 @@ class CheckConsistencyResult(BaseModel):
 class CheckConsistency(Operation):
     name = "check_consistency"
     title = "Check character consistency"
-    description = ("Samples frames of each shot, identifies faces against the project's character bible, and "
-                   "flags frames where a character is not who the shot expects (RED markers).")
+    description = ("Follows the faces of every frame of each shot, identifies them against the project's character "
+                   "bible, and flags frames where a character is not who the shot expects (RED markers); shots "
+                   "where an expected character was never seen well enough are UNCHECKED (YELLOW), not passed.")
     params = CheckConsistencyParams
     result = CheckConsistencyResult
     requires = ("dlib", "cv2", "face_recognition_models")
@@ -66,14 +73,19 @@ class CheckConsistency(Operation):
             raise OperationError(str(exc)) from exc
         for shot in result.shots:
             mark_findings(by_name[shot.name], shot.findings, ctx.job_id)
+            mark_state(by_name[shot.name], shot, ctx.job_id)
         timeline_ref = timeline_output(ctx, timeline, params.timeline, "consistency")
         report = write_report(ctx, [result.to_json_dict()], shots, "Character consistency")
         drifting = {i for i, s in enumerate(result.shots) if s.drift}
         thumbnail = contact_sheet(ctx, first_frames(shots), marked=drifting)
-        ctx.progress(1.0, f"{sum(s.drift for s in result.shots)} of {len(result.shots)} shot(s) drift")
+        ctx.progress(1.0, f"{result.summary['drift']} of {len(result.shots)} shot(s) drift, "
+                          f"{result.summary['unchecked']} unchecked")
         return CheckConsistencyResult(
             consistency=result.to_json_dict(),
-            drifting_shots=[s.name for s in result.shots if s.drift],
+            drifting_shots=[s.name for s in result.shots if s.state == "drift"],
+            unchecked_shots=[s.name for s in result.shots if s.state == "unchecked"],
+            summary=result.summary,
+            warnings=result.warnings,
             timeline=timeline_ref,
             report=report,
             thumbnail=thumbnail,
@@ -97,6 +109,33 @@ def mark_findings(shot: TimelineShot, findings, job_id: str) -> None:
     if recorded:
         facts = get_facts(clip) or Facts()
         update_facts(clip, findings=[*facts.findings, *recorded])
+
+
+STATE_COLOURS = {"consistent": otio.schema.MarkerColor.GREEN, "unchecked": otio.schema.MarkerColor.YELLOW}
+
+
+def mark_state(shot: TimelineShot, result, job_id: str) -> None:
+    """One marker over the checked range saying the shot's state (drift has its RED markers already): GREEN
+    consistent, YELLOW unchecked with the reason and, per character, the frames that could not be judged."""
+    if result.state == "drift":
+        return
+    clip = shot.clip
+    rate = clip.trimmed_range().start_time.rate
+    origin = clip.trimmed_range().start_time - otio.opentime.RationalTime(shot.start_frame, rate)
+    data = {"kind": result.state, "job_id": job_id, "operation": "check_consistency", "reason": result.reason,
+            "frames": [result.start_frame, result.end_frame - 1],
+            "characters": {c.name: {"state": c.state, "reason": c.reason,
+                                    "unchecked": [[sp.start_frame, sp.end_frame - 1, sp.reason] for sp in c.unchecked]}
+                           for c in result.characters}}
+    if result.state == "consistent":
+        name = "consistent"
+        data["message"] = "consistent: " + ", ".join(f"{c.name} matched on {c.frames_seen} frame(s)"
+                                                     for c in result.characters)
+    else:
+        name = data["message"] = f"unchecked: {result.reason}"
+    add_finding(clip, otio.opentime.TimeRange(origin + otio.opentime.RationalTime(result.start_frame, rate),
+                                              otio.opentime.RationalTime(result.end_frame - result.start_frame, rate)),
+                data, name=name, color=STATE_COLOURS[result.state])
 
 
 def write_report(ctx: JobContext, results: list[dict], shots: list[TimelineShot], title: str) -> OutputRef:

@@ -3,12 +3,15 @@ synthetic shots for demos and tests, and the HTML report. Plain modules: no HTTP
 
 from .consistency import (
     DEFAULT_STRIDE,
+    CharacterResult,
     ConsistencyResult,
     FaceResult,
     Finding,
     FrameResult,
     ShotResult,
     ShotSpec,
+    Span,
+    bible_warnings,
     check_shot,
     check_shots,
 )
@@ -19,11 +22,12 @@ from .faces import (
     Face,
     FaceModel,
     Match,
+    TrackingFaceModel,
     match,
     reference_embedding,
     similarity,
 )
-from .frames import MovieSource, SequenceSource, load_rgb, open_media, sample_frames
+from .frames import MovieSource, SequenceSource, load_rgb, open_media, sample_frames, stream
 from .look import (
     CDL,
     LookResult,
@@ -38,6 +42,7 @@ from .report import FileMedia, MediaAccess, write_report
 
 __all__ = [
     "CDL",
+    "CharacterResult",
     "DEFAULT_STRIDE",
     "DLIB_THRESHOLD",
     "ConsistencyResult",
@@ -60,8 +65,11 @@ __all__ = [
     "SequenceSource",
     "ShotResult",
     "ShotSpec",
+    "Span",
+    "TrackingFaceModel",
     "VisionError",
     "apply_cdl",
+    "bible_warnings",
     "check_shot",
     "check_shots",
     "estimate_cdl",
@@ -74,5 +82,6 @@ __all__ = [
     "sample_frames",
     "similarity",
     "stats_delta_e2000",
+    "stream",
     "write_report",
 ]

@@ -76,7 +76,7 @@ def _e(s: object) -> str:
 
 CSS = """
 :root{--bg:#15171a;--panel:#1d2024;--line:#2c3036;--text:#d8dadd;--dim:#8b9199;--ok:#3fb67a;--bad:#e5484d;
---accent:#5b9dff;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+--accent:#5b9dff;--warn:#f0b429;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 *{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--text);
 font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
 header{padding:22px 32px 18px;border-bottom:1px solid var(--line);background:#111316}
@@ -86,14 +86,19 @@ main{padding:20px 32px 40px;max-width:1480px}
 .tiles{display:flex;gap:12px;margin:4px 0 22px}.tile{background:var(--panel);border:1px solid var(--line);
 border-radius:8px;padding:10px 16px;min-width:140px}.tile b{display:block;font-size:22px;font-weight:600}
 .tile small{color:var(--dim);text-transform:uppercase;letter-spacing:.6px;font-size:11px}
-.tile.bad b{color:var(--bad)}.tile.ok b{color:var(--ok)}
+.tile.bad b{color:var(--bad)}.tile.warn b{color:var(--warn)}.tile.ok b{color:var(--ok)}
 section.shot,section.look{background:var(--panel);border:1px solid var(--line);border-radius:10px;
 margin:0 0 18px;padding:16px 18px}section.shot.drift{border-left:4px solid var(--bad)}
 section.shot.clean{border-left:4px solid var(--ok)}
+section.shot.unchecked{border-left:4px solid var(--warn)}
 .head{display:flex;align-items:baseline;gap:12px;flex-wrap:wrap}.head h2{margin:0;font-size:16px}
 .badge{font-size:11px;font-weight:700;letter-spacing:.8px;padding:2px 8px;border-radius:4px}
 .badge.bad{background:rgba(229,72,77,.16);color:var(--bad)}.badge.ok{background:rgba(63,182,122,.15);color:var(--ok)}
 .badge.na{background:#2a2e34;color:var(--dim)}
+.badge.warn{background:rgba(240,180,41,.15);color:var(--warn)}
+ul.unchecked{margin:6px 0 4px;padding:0;list-style:none}ul.unchecked li{color:#ffe3a3;
+background:rgba(240,180,41,.08);border:1px solid rgba(240,180,41,.3);border-radius:6px;padding:5px 10px;margin:4px 0;
+font-size:13px}
 .sub{color:var(--dim);font-size:12px;font-family:var(--mono)}
 ul.findings{margin:10px 0 4px;padding:0;list-style:none}ul.findings li{color:#ffd0d1;
 background:rgba(229,72,77,.10);border:1px solid rgba(229,72,77,.35);border-radius:6px;padding:6px 10px;margin:4px 0;
@@ -162,6 +167,14 @@ def _chart(shot: ShotResult, threshold: float, width: int = 1400, height: int = 
             f'<rect x="{x0:.1f}" y="{pad_t}" width="{max(2.0, x1 - x0):.1f}" height="{height - pad_t - pad_b}" '
             'fill="rgba(229,72,77,.18)"/>'
         )
+    for c in shot.characters:
+        for sp in c.unchecked:
+            x0, x1 = x(sp.start_frame - 0.5), x(sp.end_frame - 0.5)
+            out.append(
+                f'<rect x="{x0:.1f}" y="{pad_t}" width="{max(2.0, x1 - x0):.1f}" '
+                f'height="{height - pad_t - pad_b}" fill="rgba(240,180,41,.10)"><title>{_e(c.name)}: '
+                f"{_e(sp.reason)} (frames {sp.start_frame}-{sp.end_frame - 1})</title></rect>"
+            )
     for v in (0.6, 0.7, 0.8, 0.9, 1.0):
         out.append(
             f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#2c3036"/>'
@@ -195,17 +208,33 @@ def _chart(shot: ShotResult, threshold: float, width: int = 1400, height: int = 
     else:
         out.append(
             f'<text x="{width / 2}" y="{height / 2}" fill="#8b9199" font-size="13" text-anchor="middle">'
-            "no faces found in the sampled frames</text>"
+            "no faces found in any frame</text>"
         )
     out.append("</svg>")
     return "".join(out)
 
 
+def _unchecked_items(shot: ShotResult, limit: int = 6) -> str:
+    """What could not be judged: the shot's reason, then per character its unchecked frame ranges."""
+    items = []
+    if shot.state == "unchecked" and not shot.characters and shot.reason:
+        items.append(f"<li><b>Unchecked</b> · {_e(shot.reason)}</li>")
+    for c in shot.characters:
+        if not c.unchecked:
+            continue
+        spans = ", ".join(
+            f"{sp.start_frame}–{sp.end_frame - 1} ({_e(sp.reason)})" for sp in c.unchecked[:limit]
+        ) + (f" and {len(c.unchecked) - limit} more" if len(c.unchecked) > limit else "")
+        head = f"<b>{_e(c.name)} unchecked</b>" if c.state == "unchecked" else f"{_e(c.name)} not judged"
+        items.append(f"<li>{head} · {c.frames_unchecked} frame(s): {spans}</li>")
+    return "".join(items)
+
+
 def _shot_section(shot: ShotResult, threshold: float, media: MediaAccess) -> str:
-    if not shot.expected:
-        badge = '<span class="badge na">NO EXPECTATION</span>'
-    elif shot.drift:
+    if shot.state == "drift":
         badge = f'<span class="badge bad">DRIFT · {len(shot.findings)}</span>'
+    elif shot.state == "unchecked":
+        badge = '<span class="badge warn">UNCHECKED</span>'
     else:
         badge = '<span class="badge ok">CONSISTENT</span>'
     who = ", ".join(shot.expected) or "nobody recognised"
@@ -231,33 +260,41 @@ def _shot_section(shot: ShotResult, threshold: float, media: MediaAccess) -> str
         f"{'' if fd.exact else ' · range approximate'}</li>"
         for fd in shot.findings
     )
-    cls = "drift" if shot.drift else ("clean" if shot.expected else "")
+    unchecked = _unchecked_items(shot)
+    cls = {"drift": "drift", "unchecked": "unchecked", "consistent": "clean"}[shot.state]
     return (
         f'<section class="shot {cls}"><div class="head"><h2>{_e(shot.name)}</h2>{badge}'
         f'<span class="sub">frames {shot.start_frame}–{shot.end_frame - 1} · expects {_e(who)}'
         f"{' (' + src + ')' if src else ''} · {shot.frames_read} frames read in {shot.seconds:.1f} s</span></div>"
         f"{f'<ul class=findings>{findings}</ul>' if findings else ''}"
+        f"{f'<ul class=unchecked>{unchecked}</ul>' if unchecked else ''}"
         f'<div class="strip" style="grid-template-columns:repeat({max(len(figs), 6)},minmax(0,1fr))">'
         f'{"".join(figs)}</div><div class="chart">{_chart(shot, threshold)}</div></section>'
     )
 
 
 def _consistency_html(result: ConsistencyResult, media: MediaAccess) -> str:
-    n_drift = sum(s.drift for s in result.shots)
+    n_drift = sum(s.state == "drift" for s in result.shots)
+    n_unchecked = sum(s.state == "unchecked" for s in result.shots)
     n_find = sum(len(s.findings) for s in result.shots)
     tiles = (
         f'<div class="tiles"><div class="tile"><small>Shots checked</small><b>{len(result.shots)}</b></div>'
         f'<div class="tile {"bad" if n_drift else "ok"}"><small>Shots drifting</small><b>{n_drift}</b></div>'
+        f'<div class="tile {"warn" if n_unchecked else "ok"}"><small>Shots unchecked</small><b>{n_unchecked}</b></div>'
         f'<div class="tile {"bad" if n_find else "ok"}"><small>Findings</small><b>{n_find}</b></div>'
         f'<div class="tile"><small>Frames read</small><b>{sum(s.frames_read for s in result.shots)}</b></div></div>'
     )
     head = (
         f'<h2 style="margin:6px 0 10px;font-size:15px;color:#8b9199;font-weight:500">Character consistency · '
-        f"model {_e(result.model)} · threshold {result.threshold:.2f} · stride {result.stride}</h2>"
+        f"model {_e(result.model)} · threshold {result.threshold:.2f} · every frame, full detection every "
+        f"{result.stride}</h2>"
     )
-    # Drifting shots first: that is the work.
-    shots = sorted(result.shots, key=lambda s: (not s.drift, s.start_frame))
-    return head + tiles + "".join(_shot_section(s, result.threshold, media) for s in shots)
+    warn = "".join(f"<li>{_e(w)}</li>" for w in result.warnings)
+    warn = f"<ul class=unchecked>{warn}</ul>" if warn else ""
+    # Drifting shots first, then the unchecked ones: that is the work.
+    order = {"drift": 0, "unchecked": 1, "consistent": 2}
+    shots = sorted(result.shots, key=lambda s: (order[s.state], s.start_frame))
+    return head + tiles + warn + "".join(_shot_section(s, result.threshold, media) for s in shots)
 
 
 def _cdl_table(cdl: CDL) -> str:
@@ -344,7 +381,8 @@ def write_report(
         f'<header><h1>ShotBridge <span>· {_e(title)}</span></h1><div class="meta">generated {now}</div></header>'
         f"<main>{''.join(body)}</main><footer>Similarity is 1 − d²/4 of the face-embedding distance d; "
         "a face is the character when d is within the threshold. Red: a face that should be the expected "
-        "character is not.</footer></body></html>"
+        "character is not. Amber: frames where an expected character could not be judged (no face, too small, "
+        "turned away, blurred).</footer></body></html>"
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

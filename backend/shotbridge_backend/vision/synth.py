@@ -127,12 +127,12 @@ def replaced_face_shot(
     image_a: np.ndarray,
     image_b: np.ndarray,
     frames: int,
-    replace: tuple[int, int],
+    replace: tuple[int, int] | Sequence[tuple[int, int]],
     mode: Literal["paste", "cut"] = "paste",
     model: DlibFaceModel | None = None,
     **move: object,
 ) -> Iterator[np.ndarray]:
-    """A shot of person A whose face is person B's for frames in `replace` (half-open range).
+    """A shot of person A whose face is person B's for frames in `replace` (a half-open range, or several).
 
     "paste": B's face blended onto A's (same framing, same move: the subtle drift a generated shot shows);
     "cut": the same move over B's photograph for that range (a blunt continuity error).
@@ -147,8 +147,54 @@ def replaced_face_shot(
     focus_a = face_focus(image_a, model)
     plain = render_shot(image_a, frames, focus=focus_a, **move)  # type: ignore[arg-type]
     swapped = render_shot(other, frames, focus=focus_b, **move)  # type: ignore[arg-type]
+    ranges = [replace] if isinstance(replace[0], int) else list(replace)  # type: ignore[list-item]
     for i, (fa, fb) in enumerate(zip(plain, swapped, strict=True)):
-        yield fb if replace[0] <= i < replace[1] else fa
+        yield fb if any(a <= i < b for a, b in ranges) else fa  # type: ignore[misc]
+
+
+def wide_shot(
+    image: np.ndarray,
+    frames: int,
+    face_px: int,
+    size: tuple[int, int] = (1920, 1080),
+    at: tuple[float, float] = (0.3, 0.45),
+    pan_px: float = 0.5,
+    other: np.ndarray | None = None,
+    replace: Sequence[tuple[int, int]] = (),
+    background: np.ndarray | None = None,
+    model: DlibFaceModel | None = None,
+) -> Iterator[np.ndarray]:
+    """A wide shot: the person in `image` scaled so their face box is `face_px` tall, over a backdrop,
+    drifting `pan_px` pixels a frame; with `other`, that person's face pasted on for frames in `replace`."""
+    import cv2
+
+    model = model or DlibFaceModel(detect_long_side=0)
+    img = as_rgb8(image)
+    face = largest_face(img, model)
+    s = face_px / face.height
+    people = [img] if other is None else [img, paste_face(img, other, model)]
+    cx, cy = (face.box[0] + face.box[2]) / 2 * s, (face.box[1] + face.box[3]) / 2 * s
+    r = int(face_px * 1.6)
+    w, h = size
+    if background is None:
+        from skimage import data
+
+        background = data.coffee()  # a real photograph with no face in it
+    back = cv2.resize(as_rgb8(background), size, interpolation=cv2.INTER_LINEAR)
+    crops = []
+    for p in people:
+        small = cv2.resize(p, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        x0, y0 = max(0, int(cx - r)), max(0, int(cy - r))
+        crops.append((small[y0 : int(cy + r), x0 : int(cx + r)], cx - x0, cy - y0))
+    for i in range(frames):
+        crop, ox, oy = crops[1 if other is not None and any(a <= i < b for a, b in replace) else 0]
+        px, py = int(at[0] * w - ox + pan_px * i), int(at[1] * h - oy)
+        frame = back.copy()
+        cx0, cy0 = max(0, -px), max(0, -py)  # the part of the crop left or above the frame is cut off
+        ch, cw = min(crop.shape[0], h - py), min(crop.shape[1], w - px)
+        if ch > cy0 and cw > cx0:
+            frame[py + cy0 : py + ch, px + cx0 : px + cw] = crop[cy0:ch, cx0:cw]
+        yield frame
 
 
 def grade_shift(frames: Iterable[np.ndarray], cdl: CDL) -> Iterator[np.ndarray]:
