@@ -216,6 +216,14 @@ class JobRunner:
             if mine.get(job_id, True):
                 self.note_cancel(job_id)
 
+    def interrupt(self) -> None:
+        """Stop taking jobs; running ones stop at their next checkpoint (and are re-queued)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def shutdown(self) -> None:
         self._stopping.set()
         self.executor.shutdown()

@@ -27,20 +27,41 @@ class Backend:
         self.db = Database(settings.database_url)
         self.tokens = auth.TokenCache(self.db)
         self.store = AssetStore(settings.asset_dir)
-        self.broker = Broker()
         self.registry = Registry.load(settings.providers_file)
+        self.studio = bool(settings.broker_url)
+        self.maintenance = None
+        if self.studio:  # jobs run by Celery workers; updates and cancels travel through Redis
+            from .studio import CeleryExecutor, Maintenance, RedisEvents
+
+            self.broker: Broker = RedisEvents(settings.broker_url, listen=True)
+            executor = CeleryExecutor(settings.broker_url, settings.queue)
+        else:
+            self.broker, executor = Broker(), None
         self.runner = JobRunner(self.db, self.store, self.broker, settings.data_dir / "work",
-                                settings.workers, settings.max_attempts, registry=self.registry)
+                                settings.workers, settings.max_attempts, registry=self.registry, executor=executor)
+        if self.studio:
+            self.maintenance = Maintenance(self.runner, settings.lease_seconds)
 
     def start(self) -> None:
         removed = self.store.clean_partial()
         if removed:
             log.info("removed %d partial upload(s) left by an earlier run", removed)
         auth.ensure_admin_token(self.db, self.settings.token_file)
+        if self.maintenance is not None:
+            # Other replicas and workers may be running jobs: only abandoned ones are taken up (by lease).
+            handed = self.runner.sweep(self.settings.lease_seconds, self.maintenance.resend_after)
+            if handed:
+                log.info("handed %d waiting job(s) to the workers", len(handed))
+            self.maintenance.start()
+            return
         requeued = self.runner.recover()
         if requeued:
             log.info("queued %d job(s) from before the restart", len(requeued))
 
     def stop(self) -> None:
+        if self.maintenance is not None:
+            self.maintenance.stop()
         self.runner.shutdown()
+        if self.studio:
+            self.broker.close()
         self.db.dispose()

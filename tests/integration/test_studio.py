@@ -1,0 +1,243 @@
+"""Studio mode with real components: PostgreSQL, Redis, two API replicas and two Celery workers, each a separate
+process on loopback. Jobs go in through one replica and are watched through the other; a worker killed with -9
+mid-job has its job re-run on the other; a cancel reaches a job on a worker; a job row the broker never got is
+run anyway; a worker of another version refuses jobs; an unreachable broker stops a start before it begins."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+import servers
+from sqlalchemy import create_engine, text
+
+from shotbridge import __version__
+from shotbridge.client import Client
+from shotbridge.errors import BackendUnreachable
+from shotbridge.models import JobStatus
+
+LEASE = "2"  # seconds: a killed worker's job is re-queued within about 3 s
+
+
+class Proc:
+    """`python -m shotbridge.cli ARGS` with its own log; killed at the end of the module."""
+
+    def __init__(self, root: Path, args: list[str], env: dict[str, str]):
+        root.mkdir(parents=True, exist_ok=True)
+        self.root, self.args, self.env = root, args, env
+        self.log = root / "process.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Proc:
+        self.proc = subprocess.Popen([sys.executable, "-m", "shotbridge.cli", *self.args], env=self.env,
+                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        return self
+
+    def wait_for(self, ready, what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} not ready in {timeout:.0f} s: {self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Studio:
+    def __init__(self, root: Path, database: str, broker: str):
+        self.root, self.database, self.broker = root, database, broker
+        self.env = {**os.environ, "SHOTBRIDGE_CONFIG_DIR": str(root / "config"),  # token and signing keys: shared
+                    "SHOTBRIDGE_ASSET_DIR": str(root / "assets"),  # the studio's shared storage
+                    "SHOTBRIDGE_DATABASE_URL": database, "SHOTBRIDGE_BROKER_URL": broker,
+                    "SHOTBRIDGE_LEASE_SECONDS": LEASE}
+        self.apis: list[tuple[Proc, str]] = []
+        self.workers: list[Proc] = []
+
+    def api(self, name: str) -> str:
+        port = servers.free_port()
+        proc = Proc(self.root / name, ["serve", "--port", str(port), "--data-dir", str(self.root / name / "data"),
+                                       "--log-level", "warning"], self.env).start()
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            try:
+                return bool(Client(url, "", retries=0).health())
+            except BackendUnreachable:
+                return False
+
+        proc.wait_for(healthy, f"API replica {name}")
+        self.apis.append((proc, url))
+        return url
+
+    def worker(self, name: str) -> Proc:
+        proc = Proc(self.root / name, ["worker", "--concurrency", "1", "--data-dir", str(self.root / name / "data"),
+                                       "--log-level", "info"], self.env).start()
+        proc.wait_for(lambda: " ready." in proc.log.read_text(), f"worker {name}")
+        self.workers.append(proc)
+        return proc
+
+    def client(self, url: str) -> Client:
+        return Client(url, (self.root / "config" / "token").read_text().strip())
+
+    def sql(self, statement: str, **params):
+        engine = create_engine(self.database)
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(text(statement), params)
+                return result.all() if result.returns_rows else None
+        finally:
+            engine.dispose()
+
+    def stop(self) -> None:
+        for proc in [*self.workers, *(p for p, _ in self.apis)]:
+            proc.stop()
+
+
+@pytest.fixture(scope="module")
+def studio(pg_cluster, tmp_path_factory):
+    if not servers.have_redis():
+        pytest.skip("redis-server is not installed here (make services)")
+    root = tmp_path_factory.mktemp("studio")
+    with servers.redis(root / "redis") as broker:
+        studio = Studio(root, pg_cluster.database(f"s{os.urandom(6).hex()}"), broker.url)
+        try:
+            studio.one = studio.api("api1")  # first: it makes the admin token the second one reads
+            studio.two = studio.api("api2")
+            studio.worker("worker1")
+            studio.worker("worker2")
+            yield studio
+        finally:
+            studio.stop()
+
+
+@pytest.fixture(scope="module")
+def project(studio):
+    return studio.client(studio.one).create_project(f"studio-{os.urandom(3).hex()}")
+
+
+def _sse(url: str, token: str, job_id: str):
+    """The job's server-sent events, read raw (the client would fall back to polling on a broken stream)."""
+    with requests.get(f"{url}/v1/jobs/{job_id}/events", headers={"Authorization": f"Bearer {token}"},
+                      stream=True, timeout=(5, 60)) as resp:
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")
+        for line in resp.iter_lines(decode_unicode=True):
+            if line and line.startswith("data:"):
+                job = json.loads(line[5:])
+                yield job
+                if job["status"] in ("succeeded", "failed", "canceled"):
+                    return
+
+
+def _worker_of(studio: Studio, job_id: str) -> Proc:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        [(status, worker)] = studio.sql("SELECT status, worker FROM jobs WHERE id = :id", id=job_id)
+        if status == "running" and worker:
+            pid = int(worker.rsplit(":", 1)[1])
+            return next(w for w in studio.workers if w.proc.pid == pid)
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never started")
+
+
+def test_a_job_submitted_through_one_replica_is_watched_through_the_other(studio, project):
+    one, two = studio.client(studio.one), studio.client(studio.two)
+    job = one.submit(project.id, "echo", {"message": "across", "seconds": 1.0})
+    seen = list(_sse(studio.two, two.token, job.id))
+    running = [e for e in seen if e["status"] == "running" and e["progress"] > 0]
+    assert running, f"the other replica streamed the worker's progress: {seen}"
+    assert seen[-1]["status"] == "succeeded" and seen[-1]["result"] == {"message": "across"}
+    assert seen[-1]["attempts"] == 1
+    assert two.job(job.id).status == JobStatus.succeeded
+
+
+def test_cancel_through_one_replica_reaches_the_job_on_its_worker(studio, project):
+    one, two = studio.client(studio.one), studio.client(studio.two)
+    job = one.submit(project.id, "echo", {"seconds": 60})
+    worker = _worker_of(studio, job.id)
+    assert two.cancel(job.id).status in (JobStatus.running, JobStatus.canceled)
+    final = list(_sse(studio.one, one.token, job.id))[-1]
+    assert final["status"] == "canceled", final
+    assert worker.proc.poll() is None, "the worker goes on"
+    # the worker is free again: the next job runs
+    assert one.run(project.id, "echo", {"message": "after"}).result == {"message": "after"}
+
+
+def test_a_row_the_broker_never_got_is_run(studio, project):
+    """The API replica died between committing the job and sending it: the sweeper hands it over."""
+    job_id = uuid.uuid4().hex
+    studio.sql("INSERT INTO jobs (id, project_id, request_digest, operation, params, provider, status, progress, "
+               "message, outputs, attempts, cancel_requested, token_id, created_at) VALUES (:id, :p, '', 'echo', "
+               "'{\"message\": \"orphan\"}', 'local', 'queued', 0, 'queued', '[]', 0, false, '', now() at time zone "
+               "'utc')", id=job_id, p=project.id)
+    final = studio.client(studio.two).wait(job_id)
+    assert final.status == JobStatus.succeeded and final.result == {"message": "orphan"}
+
+
+def test_a_worker_of_another_version_refuses_the_job(studio, project):
+    from shotbridge_backend.studio import TASK, celery_app
+
+    job_id = uuid.uuid4().hex
+    # handed over just now (enqueued_at set), so the sweeper leaves it to the message sent below
+    studio.sql("INSERT INTO jobs (id, project_id, request_digest, operation, params, provider, status, progress, "
+               "message, outputs, attempts, cancel_requested, token_id, created_at, enqueued_at) VALUES (:id, :p, "
+               "'', 'echo', '{}', 'local', 'queued', 0, 'queued', '[]', 0, false, '', now() at time zone 'utc', "
+               "now() at time zone 'utc')", id=job_id, p=project.id)
+    app = celery_app(studio.broker, "shotbridge")
+    app.send_task(TASK, kwargs={"job_id": job_id, "version": "0.0.0-other"}, queue="shotbridge")
+    client = studio.client(studio.one)
+    deadline = time.monotonic() + 30
+    while "0.0.0-other" not in (job := client.job(job_id)).message and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert job.status == JobStatus.queued and job.attempts == 0, job
+    assert f"runs ShotBridge {__version__}" in job.message and "0.0.0-other" in job.message
+    client.cancel(job_id)
+
+
+def test_a_worker_killed_mid_job_has_its_job_run_again_on_another(studio, project):
+    one, two = studio.client(studio.one), studio.client(studio.two)
+    job = one.submit(project.id, "echo", {"message": "survivor", "seconds": 3})
+    victim = _worker_of(studio, job.id)
+    for snap in two.events(job.id):
+        if snap.progress > 0:
+            break
+    victim.kill()
+    final = two.wait(job.id)
+    assert final.status == JobStatus.succeeded and final.result == {"message": "survivor"}
+    assert final.attempts == 2
+    [(worker,)] = studio.sql("SELECT worker FROM jobs WHERE id = :id", id=job.id)
+    assert int(worker.rsplit(":", 1)[1]) != victim.proc.pid, "the other worker ran it"
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_an_unreachable_broker_stops_the_start(command, tmp_path, pg_cluster):
+    port = servers.free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    env = {**os.environ, "SHOTBRIDGE_CONFIG_DIR": str(tmp_path / "config"),
+           "SHOTBRIDGE_DATABASE_URL": pg_cluster.database(f"b{os.urandom(6).hex()}")}
+    args = ["--port", str(servers.free_port())] if command == "serve" else []
+    done = subprocess.run([sys.executable, "-m", "shotbridge.cli", command, "--broker", url, *args,
+                           "--data-dir", str(tmp_path / "data")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"Cannot reach the broker at {url}" in done.stderr
+    assert not (tmp_path / "config" / "token").exists(), "nothing was started half-way"
