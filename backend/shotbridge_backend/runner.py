@@ -19,12 +19,13 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy import Text, cast, func, or_, select, update
+from sqlalchemy import Text, cast, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from shotbridge.models import Asset, Job, JobStatus, OutputRef, Problem
@@ -60,6 +61,7 @@ from .store import AssetStore, StoreError
 
 log = logging.getLogger(__name__)
 
+ASSETS_LOCK = 0x5B_0A_55  # PostgreSQL advisory lock id for asset clean-ups in studio mode (see _assets_guard)
 PROGRESS_WRITE_INTERVAL = 0.25  # seconds between progress writes to the database (events go out always)
 
 
@@ -271,7 +273,7 @@ class JobRunner:
         (a duplicate broker message, a sweeper's hand-over) returns at once."""
         if self._stopping.is_set():
             return
-        with self._assets_lock:
+        with self._assets_guard():
             with self.db.session() as s:
                 now = utcnow()
                 claimed = s.execute(update(JobRow).where(
@@ -511,7 +513,7 @@ class JobRunner:
     def _add_output(self, job: Job, path: Path, name: str, media_type: str) -> OutputRef:
         """Store an output; one with the same name replaces the earlier one (a job writes each file once)."""
         sha, size = self.store.ingest(path)
-        with self._assets_lock:
+        with self._assets_guard():
             with self.db.session() as s:
                 if s.get(AssetRow, (job.project_id, sha)) is None:
                     s.add(AssetRow(project_id=job.project_id, sha256=sha, size=size, media_type=media_type,
@@ -531,7 +533,7 @@ class JobRunner:
         """An upload's hold on an asset, under the lock re-run clean-ups take: `row` (a new upload) is saved
         first; then the project's asset is marked uploaded, so no clean-up drops it, and returned if its bytes
         are in the store. None when they are not (the upload must send them)."""
-        with self._assets_lock, self.db.session() as s:
+        with self._assets_guard(), self.db.session() as s:
             if row is not None:
                 s.merge(row)
                 s.flush()
@@ -540,6 +542,22 @@ class JobRunner:
                 return None
             current.origin = "uploaded"  # the artist sent these bytes: theirs now, whoever made them first
             return asset_model(current)
+
+    @contextmanager
+    def _assets_guard(self) -> Iterator[None]:
+        """The clean-up lock (see `_assets_lock`); in studio mode on PostgreSQL it is also taken across every
+        API replica and worker (an advisory lock), since an upload and a re-run may be in different processes."""
+        with self._assets_lock:
+            if not self.executor.distributed or self.db.engine.dialect.name != "postgresql":
+                yield
+                return
+            with self.db.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": ASSETS_LOCK})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": ASSETS_LOCK})
+                    conn.commit()
 
     # -- outputs that are no longer a job's --------------------------------------------------------------
 

@@ -171,6 +171,16 @@ def test_a_job_submitted_through_one_replica_is_watched_through_the_other(studio
     assert two.job(job.id).status == JobStatus.succeeded
 
 
+def test_a_worker_s_outputs_are_read_through_any_replica(studio, project, movie, tmp_path):
+    """Uploaded to one replica, cut into shots on a worker, downloaded from the other: one shared store."""
+    one, two = studio.client(studio.one), studio.client(studio.two)
+    media = one.upload(project.id, movie)
+    job = two.run(project.id, "detect_shots", {"media": media.sha256})
+    assert len(job.result["shots"]) >= 2
+    files = one.download_outputs(job, tmp_path / "out")
+    assert files and all(path.stat().st_size > 0 for path in files.values())
+
+
 def test_cancel_through_one_replica_reaches_the_job_on_its_worker(studio, project):
     one, two = studio.client(studio.one), studio.client(studio.two)
     job = one.submit(project.id, "echo", {"seconds": 60})
