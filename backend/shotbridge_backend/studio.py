@@ -115,6 +115,10 @@ class CeleryExecutor:
             s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == "queued")
                       .values(enqueued_at=utcnow()))
 
+    def broker_epoch(self) -> str:
+        """Changes when Redis restarts (its run_id): queued messages may be gone with the old one."""
+        return str(self._redis.info("server")["run_id"])
+
     def cancel(self, job_id: str) -> None:
         try:
             self._redis.publish(CANCEL_CHANNEL, job_id)
@@ -201,6 +205,7 @@ class Maintenance(threading.Thread):
         self.runner, self.lease = runner, lease
         self.resend_after = resend_after or 20 * lease
         self.stopping = threading.Event()
+        self._epoch: str | None = None
 
     def run(self) -> None:
         beats = 0
@@ -209,9 +214,23 @@ class Maintenance(threading.Thread):
             try:
                 self.runner.beat()
                 if beats % 2 == 0:
-                    self.runner.sweep(self.lease, self.resend_after)
+                    self.runner.sweep(self.lease, self._resend_after())
             except Exception as exc:  # the database or broker away for a while: try again at the next beat
                 log.warning("job maintenance failed (%s); retrying", exc)
+
+    def _resend_after(self) -> float:
+        """After a broker restart every queued job is handed over again (without persistence Redis forgets
+        its messages; a duplicate costs a worker one conditional UPDATE)."""
+        try:
+            epoch = self.runner.executor.broker_epoch()
+        except Exception:  # the broker is away: the leases are still swept; hand-overs wait for it
+            return self.resend_after
+        previous = self._epoch
+        self._epoch = epoch
+        if previous is not None and epoch != previous:
+            log.warning("the broker restarted: every queued job is handed over again")
+            return 0.0
+        return self.resend_after
 
     def stop(self) -> None:
         self.stopping.set()

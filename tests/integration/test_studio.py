@@ -121,6 +121,7 @@ def studio(pg_cluster, tmp_path_factory):
     root = tmp_path_factory.mktemp("studio")
     with servers.redis(root / "redis") as broker:
         studio = Studio(root, pg_cluster.database(f"s{os.urandom(6).hex()}"), broker.url)
+        studio.redis = broker
         try:
             studio.one = studio.api("api1")  # first: it makes the admin token the second one reads
             studio.two = studio.api("api2")
@@ -222,6 +223,23 @@ def test_a_worker_of_another_version_refuses_the_job(studio, project):
     assert job.status == JobStatus.queued and job.attempts == 0, job
     assert f"runs ShotBridge {__version__}" in job.message and "0.0.0-other" in job.message
     client.cancel(job_id)
+
+
+def test_a_redis_restart_loses_no_job(studio, project):
+    """Redis here keeps nothing on disk: a restart forgets the queued messages; the jobs still run."""
+    one, two = studio.client(studio.one), studio.client(studio.two)
+    busy = [one.submit(project.id, "echo", {"message": f"busy{i}", "seconds": 2}) for i in range(2)]
+    for job in busy:
+        _worker_of(studio, job.id)
+    waiting = one.submit(project.id, "echo", {"message": "after the restart"})
+    studio.redis.stop()
+    studio.redis.start()
+    final = two.wait(waiting.id)
+    assert final.status == JobStatus.succeeded and final.result == {"message": "after the restart"}
+    assert [two.wait(job.id).status for job in busy] == [JobStatus.succeeded] * 2
+    # updates flow through the restarted broker again: a new job is streamed through the other replica
+    job = one.submit(project.id, "echo", {"message": "streamed", "seconds": 0.5})
+    assert list(_sse(studio.two, two.token, job.id))[-1]["status"] == "succeeded"
 
 
 def test_a_worker_killed_mid_job_has_its_job_run_again_on_another(studio, project):
