@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 TASK = "shotbridge.run_job"
 JOBS_CHANNEL = "shotbridge:jobs"  # every job update, for the SSE streams of every API replica
 CANCEL_CHANNEL = "shotbridge:cancel"  # job ids whose cancel was asked, for the worker running each
+# Per-project fairness: a job's broker priority is its project's count of older queued or running jobs, in
+# steps of FAIR_SHARE (Redis takes priority 0 first). A project's first few jobs always go ahead of another
+# project's long batch, and no worker idles while anything waits (docs/deploy.md).
+FAIR_SHARE = 4
+PRIORITIES = 10
 
 
 class BrokerUnavailable(RuntimeError):
@@ -79,6 +84,9 @@ def celery_app(url: str, queue: str):
         worker_prefetch_multiplier=1,  # a worker holds no more jobs than it runs (others stay free to take them)
         broker_connection_retry_on_startup=False,  # checked before start: an unreachable broker stops the start
         worker_hijack_root_logger=False,
+        # one Redis list per priority, read lowest number first (kombu's default has 4 coarse steps)
+        broker_transport_options={"priority_steps": list(range(PRIORITIES)), "sep": ":",
+                                  "queue_order_strategy": "priority"},
     )
     return app
 
@@ -100,10 +108,22 @@ class CeleryExecutor:
     def bind(self, runner: JobRunner) -> None:
         self._runner = runner
 
+    def priority(self, job_id: str) -> int:
+        from sqlalchemy import func, select
+
+        with self._runner.db.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                return 0
+            ahead = s.scalar(select(func.count()).select_from(JobRow).where(
+                JobRow.project_id == row.project_id, JobRow.status.in_(("queued", "running")),
+                JobRow.created_at < row.created_at))
+        return min(PRIORITIES - 1, ahead // FAIR_SHARE)
+
     def submit(self, job_id: str) -> None:
         try:
             self.app.send_task(TASK, kwargs={"job_id": job_id, "version": __version__}, queue=self.queue,
-                               retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
+                               priority=self.priority(job_id), retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
                                                          "interval_step": 0.5, "interval_max": 1})
         except Exception as exc:  # the row is queued: the sweeper hands it over once the broker answers
             log.warning("job %s is queued but the broker at %s did not take it (%s); it is handed over when "

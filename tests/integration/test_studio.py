@@ -225,6 +225,20 @@ def test_a_worker_of_another_version_refuses_the_job(studio, project):
     client.cancel(job_id)
 
 
+def test_one_project_s_batch_does_not_starve_another_s_single_job(studio):
+    admin = studio.client(studio.one)
+    batch, single = (admin.create_project(f"{name}-{os.urandom(3).hex()}") for name in ("batch", "single"))
+    shots = [admin.submit(batch.id, "echo", {"message": f"shot{i}", "seconds": 0.3}) for i in range(16)]
+    alone = admin.submit(single.id, "echo", {"message": "interactive"})
+    done = admin.wait(alone.id)
+    assert done.status == JobStatus.succeeded
+    later = [admin.wait(job.id) for job in shots]
+    after = [job for job in later if job.finished_at > done.finished_at]
+    # first come first served would run it after all 16; priorities put it behind at most the batch's first
+    # FAIR_SHARE jobs (and the two the workers had already taken)
+    assert len(after) >= 10, [(j.message, j.finished_at) for j in later]
+
+
 def test_a_redis_restart_loses_no_job(studio, project):
     """Redis here keeps nothing on disk: a restart forgets the queued messages; the jobs still run."""
     one, two = studio.client(studio.one), studio.client(studio.two)
