@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,43 +26,6 @@ from shotbridge.models import JobStatus
 LEASE = "2"  # seconds: a killed worker's job is re-queued within about 3 s
 
 
-class Proc:
-    """`python -m shotbridge.cli ARGS` with its own log; killed at the end of the module."""
-
-    def __init__(self, root: Path, args: list[str], env: dict[str, str]):
-        root.mkdir(parents=True, exist_ok=True)
-        self.root, self.args, self.env = root, args, env
-        self.log = root / "process.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Proc:
-        self.proc = subprocess.Popen([sys.executable, "-m", "shotbridge.cli", *self.args], env=self.env,
-                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
-        return self
-
-    def wait_for(self, ready, what: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{what} exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what} not ready in {timeout:.0f} s: {self.log.read_text()[-3000:]}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 class Studio:
     def __init__(self, root: Path, database: str, broker: str):
         self.root, self.database, self.broker = root, database, broker
@@ -71,13 +33,14 @@ class Studio:
                     "SHOTBRIDGE_ASSET_DIR": str(root / "assets"),  # the studio's shared storage
                     "SHOTBRIDGE_DATABASE_URL": database, "SHOTBRIDGE_BROKER_URL": broker,
                     "SHOTBRIDGE_LEASE_SECONDS": LEASE}
-        self.apis: list[tuple[Proc, str]] = []
-        self.workers: list[Proc] = []
+        self.apis: list[tuple[servers.ShotbridgeProcess, str]] = []
+        self.workers: list[servers.ShotbridgeProcess] = []
 
     def api(self, name: str) -> str:
         port = servers.free_port()
-        proc = Proc(self.root / name, ["serve", "--port", str(port), "--data-dir", str(self.root / name / "data"),
-                                       "--log-level", "warning"], self.env).start()
+        proc = servers.ShotbridgeProcess(self.root / name, ["serve", "--port", str(port), "--data-dir",
+                                                            str(self.root / name / "data"), "--log-level", "warning"],
+                                         self.env).start()
         url = f"http://127.0.0.1:{port}"
 
         def healthy() -> bool:
@@ -90,10 +53,8 @@ class Studio:
         self.apis.append((proc, url))
         return url
 
-    def worker(self, name: str) -> Proc:
-        proc = Proc(self.root / name, ["worker", "--concurrency", "1", "--data-dir", str(self.root / name / "data"),
-                                       "--log-level", "info"], self.env).start()
-        proc.wait_for(lambda: " ready." in proc.log.read_text(), f"worker {name}")
+    def worker(self, name: str) -> servers.ShotbridgeProcess:
+        proc = servers.start_worker(self.root / name, self.env, concurrency=1)
         self.workers.append(proc)
         return proc
 
@@ -150,7 +111,7 @@ def _sse(url: str, token: str, job_id: str):
                     return
 
 
-def _worker_of(studio: Studio, job_id: str) -> Proc:
+def _worker_of(studio: Studio, job_id: str) -> servers.ShotbridgeProcess:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         [(status, worker)] = studio.sql("SELECT status, worker FROM jobs WHERE id = :id", id=job_id)
