@@ -43,7 +43,9 @@ class Backend:
             self.maintenance = Maintenance(self.runner, settings.lease_seconds)
 
     def start(self) -> None:
-        removed = self.store.clean_partial()
+        # shared storage in studio mode: other replicas and workers write there too; an hour is far past any
+        # write that is still going (uploads keep touching their file)
+        removed = self.store.clean_partial(older_than=3600.0 if self.studio else 0.0)
         if removed:
             log.info("removed %d partial upload(s) left by an earlier run", removed)
         auth.ensure_admin_token(self.db, self.settings.token_file)
