@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy import Text, cast, func, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shotbridge.models import Asset, Job, JobStatus, OutputRef, Problem
@@ -353,9 +354,12 @@ class JobRunner:
             now = time.monotonic()
             if now - state["written"] >= PROGRESS_WRITE_INTERVAL:
                 state["written"] = now
-                with self.db.session() as s:
-                    row = s.get(JobRow, job.id)
-                    row.progress, row.message = fraction, message
+                try:
+                    with self.db.session() as s:
+                        row = s.get(JobRow, job.id)
+                        row.progress, row.message = fraction, message
+                except DBAPIError as exc:  # the database restarting: progress is saved again later, the job goes on
+                    log.warning("job %s: progress not saved (%s)", job.id, " ".join(str(exc.orig).split())[:200])
 
         adapter = self.registry.get(job.provider) if op.task is not None else None
         line = _ProviderLine()  # one provider session for all of the job's requests, closed when it ends

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import socket
 
+from sqlalchemy.exc import DBAPIError
+
 from shotbridge import __version__
 
 from .db import Database
@@ -28,8 +30,8 @@ def run_worker(settings: BackendSettings, queues: list[str], concurrency: int, l
                        settings.max_attempts, registry=Registry.load(settings.providers_file), executor=executor)
     app = executor.app
 
-    @app.task(name=TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-    def run_job(job_id: str, version: str = "") -> None:
+    @app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+    def run_job(task, job_id: str, version: str = "") -> None:
         if runner.stopping:  # back to the broker for another worker
             from celery.exceptions import Reject
 
@@ -40,7 +42,12 @@ def run_worker(settings: BackendSettings, queues: list[str], concurrency: int, l
                 f"API running {version or 'an unknown version'}; it runs only on a worker of the same version. "
                 "Upgrade the workers and the API together."))
             return
-        runner.run(job_id)
+        try:
+            runner.run(job_id)
+        except DBAPIError as exc:  # the database away: try again (a job that did start is re-queued by lease)
+            log.warning("job %s: the database failed (%s); the task is retried", job_id,
+                        " ".join(str(exc.orig).split())[:200])
+            raise task.retry(countdown=2, max_retries=60) from None
 
     from celery.signals import worker_shutting_down
 

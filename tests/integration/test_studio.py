@@ -217,6 +217,20 @@ def test_a_redis_restart_loses_no_job(studio, project):
     assert list(_sse(studio.two, two.token, job.id))[-1]["status"] == "succeeded"
 
 
+def test_a_postgresql_restart_while_jobs_are_queued_loses_none(studio, project, pg_cluster):
+    one = studio.client(studio.one)
+    busy = [one.submit(project.id, "echo", {"message": f"busy{i}", "seconds": 1.5}) for i in range(2)]
+    for job in busy:
+        _worker_of(studio, job.id)
+    queued = [one.submit(project.id, "echo", {"message": f"queued{i}"}) for i in range(3)]
+    pg_cluster.stop("fast")
+    time.sleep(1.0)
+    pg_cluster.start()
+    finals = [studio.client(studio.two).wait(job.id) for job in [*busy, *queued]]
+    assert [(j.status, j.result) for j in finals] == [
+        (JobStatus.succeeded, {"message": m}) for m in ("busy0", "busy1", "queued0", "queued1", "queued2")]
+
+
 def test_a_worker_killed_mid_job_has_its_job_run_again_on_another(studio, project):
     one, two = studio.client(studio.one), studio.client(studio.two)
     job = one.submit(project.id, "echo", {"message": "survivor", "seconds": 3})
