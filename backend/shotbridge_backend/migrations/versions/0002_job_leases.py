@@ -13,11 +13,21 @@ branch_labels = None
 depends_on = None
 
 
+COLUMNS = (
+    ("worker", sa.String(length=200)),
+    ("heartbeat_at", sa.DateTime()),
+    ("enqueued_at", sa.DateTime()),
+)
+
+
 def upgrade() -> None:
+    # A database from before migrations was completed with today's columns before being stamped 0001 (migrate.py):
+    # it may have these already.
+    have = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("jobs")}
     with op.batch_alter_table("jobs") as batch:  # batch: SQLite cannot drop columns in place (downgrade)
-        batch.add_column(sa.Column("worker", sa.String(length=200), nullable=True))
-        batch.add_column(sa.Column("heartbeat_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("enqueued_at", sa.DateTime(), nullable=True))
+        for name, type_ in COLUMNS:
+            if name not in have:
+                batch.add_column(sa.Column(name, type_, nullable=True))
 
 
 def downgrade() -> None:
