@@ -415,6 +415,12 @@ class JobRunner:
                 title="Invalid parameters", status=422, detail=str(exc)), "invalid parameters"
         except StoreError as exc:
             return JobStatus.failed, None, Problem(title=exc.title, status=exc.status, detail=exc.detail), exc.detail
+        except ModuleNotFoundError as exc:  # a worker installed without an optional package this job needs
+            detail = (f"The '{job.operation}' operation needs the Python package that provides '{exc.name}', which "
+                      f"is not installed where this job ran ({self.worker_id}). Install it there (pip install "
+                      "'shotbridge[backend]' installs every package the backend uses), then retry the job.")
+            return JobStatus.failed, None, Problem(title="Missing package", status=500, detail=detail), \
+                f"missing package: {exc.name}"
         except Exception as exc:  # a bug in an operation must fail its job, never the runner
             log.exception("job %s (%s) crashed", job.id, job.operation)
             return JobStatus.failed, None, Problem(
