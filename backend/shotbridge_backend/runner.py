@@ -322,6 +322,7 @@ class JobRunner:
                 self._requeue_or_fail(row, f"its worker {self.worker_id} was stopped while it ran",
                                       "Check the workers' logs, then retry the job.")
                 job = to_job(row)
+            log.info("job %s handed back (%s): this worker is stopping", job_id, job.status.value)
             self.broker.publish(job)
             if job.status == JobStatus.queued:
                 self.enqueue(job_id)

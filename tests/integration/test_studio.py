@@ -231,6 +231,19 @@ def test_a_postgresql_restart_while_jobs_are_queued_loses_none(studio, project, 
         (JobStatus.succeeded, {"message": m}) for m in ("busy0", "busy1", "queued0", "queued1", "queued2")]
 
 
+def test_a_worker_stopped_mid_job_hands_it_back_at_once(studio, project):
+    one = studio.client(studio.one)
+    job = one.submit(project.id, "echo", {"message": "handed back", "seconds": 2})
+    stopped = _worker_of(studio, job.id)
+    stopped.stop()  # SIGTERM: Celery's warm shutdown
+    assert stopped.proc.returncode == 0, stopped.log.read_text()[-2000:]
+    final = one.wait(job.id)
+    assert final.status == JobStatus.succeeded and final.attempts == 2
+    studio.workers.remove(stopped)
+    assert f"job {job.id} handed back (queued): this worker is stopping" in stopped.log.read_text()
+    studio.worker("worker3")  # two workers again for the next test
+
+
 def test_a_worker_killed_mid_job_has_its_job_run_again_on_another(studio, project):
     one, two = studio.client(studio.one), studio.client(studio.two)
     job = one.submit(project.id, "echo", {"message": "survivor", "seconds": 3})
