@@ -438,9 +438,9 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
                     try:
                         job = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE)
                     except asyncio.TimeoutError:
-                        if backend.studio:  # an update lost with a broker restart: the row has it
+                        if backend.studio:  # a change of state lost with a broker restart: the row has it
                             latest = await run_in_threadpool(job_row, backend, principal, job_id)
-                            if latest != job:
+                            if (latest.status, latest.attempts) != (job.status, job.attempts):
                                 job = latest
                                 yield _sse(job)
                                 continue
