@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,6 +106,7 @@ def test_hostile_clip_names_write_nothing_outside_the_job_or_the_out_folder(serv
         take = clip.media_references()["inpaint_v001"]
         first = Path(unquote(urlparse(take.target_url_for_image_number(0)).path))
         assert first.parent == out.resolve() and first.is_file(), (clip.name, first)
+    shutil.rmtree(out)  # allowed here; the same test on the next database scans the whole tree
 
 
 def test_a_sequence_prefix_with_a_path_reaches_no_file_outside(server, admin, project, tmp_path):
@@ -134,6 +136,7 @@ def test_a_sequence_prefix_with_a_path_reaches_no_file_outside(server, admin, pr
     assert job.status == JobStatus.failed
     assert "none of its frames were uploaded" in job.error.detail
     assert _escaped(_roots(server), allowed=frames, mark=SEQ) == []
+    shutil.rmtree(frames)  # allowed here; the same test on the next database scans the whole tree
 
 
 def test_the_client_refuses_output_names_that_are_not_plain_or_differ_only_in_case(admin, project, tmp_path):
