@@ -1,4 +1,5 @@
-"""Real PostgreSQL and Redis servers on loopback ports, started by the tests themselves (no mocks).
+"""Real PostgreSQL and Redis servers on loopback ports, and ShotBridge processes using them, started by the
+tests themselves (no mocks).
 
 The binaries come from Debian's packages (`make services` installs them when missing). PostgreSQL refuses to run
 as root, so a cluster started by root runs as the `postgres` system user the package creates.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -108,6 +111,51 @@ class Redis:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+
+class ShotbridgeProcess:
+    """`python -m shotbridge.cli ARGS` (serve, worker) with its own log."""
+
+    def __init__(self, root: Path, args: list[str], env: dict[str, str]):
+        root.mkdir(parents=True, exist_ok=True)
+        self.root, self.args, self.env = root, args, env
+        self.log = root / "process.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> ShotbridgeProcess:
+        self.proc = subprocess.Popen([sys.executable, "-m", "shotbridge.cli", *self.args], env=self.env,
+                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        return self
+
+    def wait_for(self, ready, what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} not ready in {timeout:.0f} s: {self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_worker(root: Path, env: dict[str, str], concurrency: int = 2) -> ShotbridgeProcess:
+    """`shotbridge worker` (studio mode) with its own work folder; returns once Celery says it is ready."""
+    proc = ShotbridgeProcess(root, ["worker", "--concurrency", str(concurrency), "--data-dir", str(root / "data"),
+                                    "--log-level", "info"], env).start()
+    proc.wait_for(lambda: " ready." in proc.log.read_text(), f"worker in {root}")
+    return proc
 
 
 @contextmanager

@@ -43,7 +43,7 @@ from shotbridge.safenames import safe_name
 
 from . import audit, auth, characters, routing, timelines
 from .body_limits import BodyTooLarge, JsonBodyLimit
-from .db import AssetRow, Database, JobRow, ProjectRow, asset_model
+from .db import AssetRow, JobRow, ProjectRow, asset_model
 from .deps import (
     ApiProblem,
     BackendDep,
@@ -54,13 +54,12 @@ from .deps import (
     project_model,
     project_row,
 )
-from .events import Broker
 from .operations import CATALOGUE
 from .policy import load_policy, save_policy
-from .providers import Registry
-from .runner import JobRunner, to_job
+from .runner import to_job
+from .service import Backend
 from .settings import BackendSettings
-from .store import AssetStore, StoreError
+from .store import StoreError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -69,34 +68,6 @@ SSE_KEEPALIVE = 15.0
 
 class AssetFileResponse(FileResponse):
     chunk_size = 1 << 20  # Starlette's 64 KiB costs a thread hop per chunk: 8x slower on large media
-
-
-class Backend:
-    """Everything one running backend holds; created by the app's lifespan."""
-
-    def __init__(self, settings: BackendSettings):
-        self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(settings.database_url)
-        self.tokens = auth.TokenCache(self.db)
-        self.store = AssetStore(settings.asset_dir)
-        self.broker = Broker()
-        self.registry = Registry.load(settings.providers_file)
-        self.runner = JobRunner(self.db, self.store, self.broker, settings.data_dir / "work",
-                                settings.workers, settings.max_attempts, registry=self.registry)
-
-    def start(self) -> None:
-        removed = self.store.clean_partial()
-        if removed:
-            log.info("removed %d partial upload(s) left by an earlier run", removed)
-        auth.ensure_admin_token(self.db, self.settings.token_file)
-        requeued = self.runner.recover()
-        if requeued:
-            log.info("queued %d job(s) from before the restart", len(requeued))
-
-    def stop(self) -> None:
-        self.runner.shutdown()
-        self.db.dispose()
 
 
 def create_app(settings: BackendSettings | None = None) -> FastAPI:
@@ -474,6 +445,12 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
                     try:
                         job = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE)
                     except asyncio.TimeoutError:
+                        if backend.studio:  # a change of state lost with a broker restart: the row has it
+                            latest = await run_in_threadpool(job_row, backend, principal, job_id)
+                            if (latest.status, latest.attempts) != (job.status, job.attempts):
+                                job = latest
+                                yield _sse(job)
+                                continue
                         yield ": keep-alive\n\n"
                         continue
                     while not queue.empty() and not job.status.terminal:

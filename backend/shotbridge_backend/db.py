@@ -95,6 +95,12 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Studio mode (revision 0002): the worker running the job and its last sign of life (a lease: a job whose
+    # worker stopped beating is re-queued), and when the job was handed to the broker (NULL: never, so the
+    # sweeper hands it over).
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    enqueued_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class CharacterRow(Base):

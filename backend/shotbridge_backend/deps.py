@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy import select
@@ -13,9 +13,7 @@ from shotbridge.models import Job, Problem, Project
 from . import auth
 from .db import JobRow, ProjectRow
 from .runner import to_job
-
-if TYPE_CHECKING:
-    from .app import Backend
+from .service import Backend
 
 
 class ApiProblem(Exception):
@@ -57,7 +55,7 @@ async def get_backend(request: Request) -> Backend:  # async: no thread hop for 
     return request.app.state.backend
 
 
-BackendDep = Annotated["Backend", Depends(get_backend)]
+BackendDep = Annotated[Backend, Depends(get_backend)]
 
 
 async def authenticate(backend: BackendDep, authorization: Annotated[str | None, Header()] = None

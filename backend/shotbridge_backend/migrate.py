@@ -78,7 +78,10 @@ def check(url: str) -> Engine:
     from .db import make_engine
 
     try:
-        shown = make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        shown = parsed.render_as_string(hide_password=True)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # a first start: no data dir yet
         engine = make_engine(url)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -1,8 +1,11 @@
-"""In-process job runner: a bounded pool of worker threads over the job table.
+"""The job runner: every job-state transition, over the job table, whichever executor runs the jobs.
 
 The table is the truth: a job is queued, running or finished there before anything else happens, so a
 backend that dies mid-job finds the job again on its next start and re-runs it (up to `max_attempts`) or
-fails it with the reason. A re-run replaces, never adds: each attempt starts from an empty outputs list, and
+fails it with the reason. A job is claimed (queued -> running) by one conditional UPDATE, so two workers
+handed the same job id never both run it. The executor (executors.py) only decides where `run` is called:
+the embedded backend's thread pool, or Celery workers (studio.py), where a running job's worker renews a
+lease (`beat`) and `sweep` re-queues the jobs of a worker that stopped. A re-run replaces, never adds: each attempt starts from an empty outputs list, and
 what the killed attempt stored leaves the project's assets (and the store) unless something else uses it.
 """
 
@@ -10,16 +13,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
+import socket
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy import Text, cast, or_, select
+from sqlalchemy import Text, cast, func, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shotbridge.models import Asset, Job, JobStatus, OutputRef, Problem
@@ -39,6 +46,7 @@ from .db import (
     utcnow,
 )
 from .events import Broker
+from .executors import Executor, LocalExecutor
 from .operations import CATALOGUE, Canceled, JobContext, OperationError
 from .policy import decide, load_policy
 from .provenance.keys import ProvenanceError
@@ -54,6 +62,7 @@ from .store import AssetStore, StoreError
 
 log = logging.getLogger(__name__)
 
+ASSETS_LOCK = 0x5B_0A_55  # PostgreSQL advisory lock id for asset clean-ups in studio mode (see _assets_guard)
 PROGRESS_WRITE_INTERVAL = 0.25  # seconds between progress writes to the database (events go out always)
 
 
@@ -93,7 +102,8 @@ class _ProviderLine:
 
 class JobRunner:
     def __init__(self, db: Database, store: AssetStore, broker: Broker, work_root: Path, workers: int,
-                 max_attempts: int, registry: Registry | None = None, keys_dir: Path | None = None):
+                 max_attempts: int, registry: Registry | None = None, keys_dir: Path | None = None,
+                 executor: Executor | None = None):
         self.db = db
         self.registry = registry or Registry([])
         self.keys_dir = keys_dir
@@ -102,8 +112,10 @@ class JobRunner:
         self.broker = broker
         self.work_root = work_root
         self.max_attempts = max_attempts
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shotbridge-job")
+        self.executor = executor or LocalExecutor(workers)
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"  # who holds a running job's lease
         self._cancel: set[str] = set()
+        self._running: set[str] = set()  # jobs this process runs now (their leases are renewed by `beat`)
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         # Held from "is this sha still used?" to its removal from the store, and from adding an output's row
@@ -115,6 +127,7 @@ class JobRunner:
                                       + r"([0-9a-f]{64})")
         self._work_path = re.compile(re.escape(str(work_root)).replace("/", sep) + sep + r"[0-9a-f]{32}" + sep
                                      + r"(?:[^\s'\"]*" + sep + r")?")
+        self.executor.bind(self)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -122,20 +135,8 @@ class JobRunner:
         """After a restart: re-queue jobs that were running (or fail them past max_attempts), then queue all."""
         with self.db.session() as s:
             for row in s.scalars(select(JobRow).where(JobRow.status == JobStatus.running.value)):
-                if row.cancel_requested:
-                    self._finish_row(row, JobStatus.canceled, "canceled")
-                elif row.attempts >= self.max_attempts:
-                    self._finish_row(
-                        row, JobStatus.failed, "",
-                        Problem(title="Interrupted", status=500, detail=(
-                            f"The backend stopped while this job was running, {row.attempts} times; it is not "
-                            "re-run again. Check the backend log, then retry the job.")),
-                    )
-                else:
-                    row.status = JobStatus.queued.value
-                    row.progress = 0.0
-                    row.message = (f"re-queued: the backend stopped while this job was running "
-                                   f"(attempt {row.attempts} of {self.max_attempts})")
+                self._requeue_or_fail(row, "the backend stopped while this job was running",
+                                      "Check the backend log, then retry the job.")
             queued = list(s.scalars(
                 select(JobRow.id).where(JobRow.status == JobStatus.queued.value).order_by(JobRow.created_at)
             ))
@@ -143,14 +144,114 @@ class JobRunner:
             self.enqueue(job_id)
         return queued
 
+    def _requeue_or_fail(self, row: JobRow, what: str, advice: str) -> None:
+        """A job whose attempt was cut off (`what` happened): canceled if that was asked, failed with the reason
+        past `max_attempts`, else queued again for a fresh attempt. The caller hands a queued one over."""
+        if row.cancel_requested:
+            self._finish_row(row, JobStatus.canceled, "canceled")
+        elif row.attempts >= self.max_attempts:
+            self._finish_row(row, JobStatus.failed, "", Problem(title="Interrupted", status=500, detail=(
+                f"{what[0].upper()}{what[1:]}, {row.attempts} times; it is not re-run again. {advice}")))
+        else:
+            row.status = JobStatus.queued.value
+            row.progress = 0.0
+            row.worker, row.heartbeat_at, row.enqueued_at = None, None, None
+            row.message = f"re-queued: {what} (attempt {row.attempts} of {self.max_attempts})"
+
+    def sweep(self, lease: float, resend_after: float) -> list[str]:
+        """Studio mode, run now and then by every API replica and worker (each change is conditional, so any
+        number may sweep at once): a running job whose worker has not renewed its lease for `lease` seconds is
+        re-queued or failed; a queued job never handed to the broker (its API replica died between the
+        commit and the hand-over, or the broker was down) is handed over after `lease / 3` seconds, one handed
+        over `resend_after` seconds ago again (a broker that lost its messages). Returns the ids handed over."""
+        now = utcnow()
+        stale = now - timedelta(seconds=lease)
+        handed: list[str] = []
+        with self.db.session() as s:
+            rows = s.execute(select(JobRow.id, JobRow.attempts, JobRow.worker).where(
+                JobRow.status == JobStatus.running.value,
+                func.coalesce(JobRow.heartbeat_at, JobRow.started_at, JobRow.created_at) < stale)).all()
+        for job_id, attempts, worker in rows:
+            with self.db.session() as s:
+                # Only if nobody renewed or moved it since the read above (another sweeper, a late heartbeat).
+                taken = s.execute(update(JobRow).where(
+                    JobRow.id == job_id, JobRow.status == JobStatus.running.value, JobRow.attempts == attempts,
+                    func.coalesce(JobRow.heartbeat_at, JobRow.started_at, JobRow.created_at) < stale,
+                ).values(heartbeat_at=now)).rowcount == 1
+                if not taken:
+                    continue
+                row = s.get(JobRow, job_id)
+                self._requeue_or_fail(row, f"its worker {worker or '?'} stopped answering while it ran",
+                                      "Check that worker's log, then retry the job.")
+                job = to_job(row)
+            log.warning("job %s: worker %s stopped answering; %s", job_id, worker, job.message or job.status.value)
+            self.broker.publish(job)
+            if job.status == JobStatus.queued:
+                handed.append(job_id)
+        never = now - timedelta(seconds=lease / 3)
+        with self.db.session() as s:
+            handed += s.scalars(select(JobRow.id).where(
+                JobRow.status == JobStatus.queued.value,
+                or_(JobRow.enqueued_at.is_(None) & (JobRow.created_at < never),
+                    JobRow.enqueued_at < now - timedelta(seconds=resend_after)),
+            ).order_by(JobRow.created_at)).all()
+        for job_id in dict.fromkeys(handed):
+            self.enqueue(job_id)
+        return list(dict.fromkeys(handed))
+
+    def beat(self) -> None:
+        """Renew the lease of every job this process runs, and pick up cancels from the database (the broker's
+        cancel message may have been missed). A job whose lease was taken over (this worker was thought gone)
+        is stopped at its next checkpoint."""
+        with self._lock:
+            running = set(self._running)
+        if not running:
+            return
+        with self.db.session() as s:
+            s.execute(update(JobRow).where(JobRow.id.in_(running), JobRow.worker == self.worker_id,
+                                           JobRow.status == JobStatus.running.value).values(heartbeat_at=utcnow()))
+            mine = dict(s.execute(select(JobRow.id, JobRow.cancel_requested).where(
+                JobRow.id.in_(running), JobRow.worker == self.worker_id,
+                JobRow.status == JobStatus.running.value)).all())
+        for job_id in running:
+            if job_id not in mine:
+                log.warning("job %s: its lease passed to another worker; this attempt stops", job_id)
+            if mine.get(job_id, True):
+                self.note_cancel(job_id)
+
+    def interrupt(self) -> None:
+        """Stop taking jobs; running ones stop at their next checkpoint (and are re-queued)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def shutdown(self) -> None:
         self._stopping.set()
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown()
 
     # -- requests ----------------------------------------------------------------------------------------
 
     def enqueue(self, job_id: str) -> None:
-        self.pool.submit(self._run, job_id)
+        self.executor.submit(job_id)
+
+    def note_cancel(self, job_id: str) -> None:
+        """The job's next checkpoint in this process stops it (a no-op for a job that runs elsewhere)."""
+        with self._lock:
+            if job_id in self._running or not self.executor.distributed:
+                self._cancel.add(job_id)
+
+    def refuse(self, job_id: str, reason: str) -> None:
+        """A worker that cannot run this job leaves it queued, saying why (another worker may run it)."""
+        log.error("job %s refused: %s", job_id, reason)
+        with self.db.session() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.status == JobStatus.queued.value)
+                      .values(message=reason))
+            row = s.get(JobRow, job_id)
+            job = to_job(row) if row else None
+        if job is not None:
+            self.broker.publish(job)
 
     def cancel(self, job_id: str) -> Job:
         with self.db.session() as s:
@@ -160,26 +261,30 @@ class JobRunner:
             elif row.status == JobStatus.running.value:
                 row.cancel_requested = True
                 row.message = "cancel requested"
-                with self._lock:
-                    self._cancel.add(job_id)
             job = to_job(row)
+        if job.status == JobStatus.running:
+            self.executor.cancel(job_id)
         self.broker.publish(job)
         return job
 
     # -- execution ---------------------------------------------------------------------------------------
 
-    def _run(self, job_id: str) -> None:
+    def run(self, job_id: str) -> None:
+        """One attempt at the job, if it is still queued: whoever claims it first runs it, any other caller
+        (a duplicate broker message, a sweeper's hand-over) returns at once."""
         if self._stopping.is_set():
             return
-        with self._assets_lock:
+        with self._assets_guard():
             with self.db.session() as s:
-                row = s.get(JobRow, job_id)
-                if row is None or row.status != JobStatus.queued.value:
+                now = utcnow()
+                claimed = s.execute(update(JobRow).where(
+                    JobRow.id == job_id, JobRow.status == JobStatus.queued.value,
+                ).values(status=JobStatus.running.value, attempts=JobRow.attempts + 1, started_at=now,
+                         message="started", worker=self.worker_id, heartbeat_at=now)).rowcount == 1
+                if not claimed:
                     return
-                row.status = JobStatus.running.value
-                row.attempts += 1
-                row.started_at = utcnow()
-                row.message = "started"
+                row = s.get(JobRow, job_id)
+                s.refresh(row)
                 # An attempt killed with the backend may have stored outputs: this one starts clean.
                 stale = {o["sha256"] for o in row.outputs or []}
                 row.outputs, row.result, row.error = [], None, None
@@ -189,6 +294,17 @@ class JobRunner:
         if stale:
             log.info("job %s attempt %d: dropped %d output(s) of the interrupted attempt", job_id, job.attempts,
                      len(stale))
+        with self._lock:
+            self._running.add(job_id)
+        try:
+            self._attempt(job)
+        finally:
+            with self._lock:
+                self._running.discard(job_id)
+                self._cancel.discard(job_id)
+
+    def _attempt(self, job: Job) -> None:
+        job_id = job.id
         self.broker.publish(job)
         work_dir = self.work_root / job_id
         shutil.rmtree(work_dir, ignore_errors=True)  # what a killed attempt left half-written
@@ -196,17 +312,32 @@ class JobRunner:
         try:
             status, result, error, message = self._execute(job, work_dir)
         except Interrupted:
-            log.info("job %s interrupted by shutdown; it will be re-queued at the next start", job_id)
+            if not self.executor.distributed:
+                log.info("job %s interrupted by shutdown; it will be re-queued at the next start", job_id)
+                return
+            with self.db.session() as s:  # a worker that stops hands its job back now, not at lease expiry
+                row = s.get(JobRow, job_id, with_for_update=True)
+                if row.status != JobStatus.running.value or row.worker != self.worker_id:
+                    return
+                self._requeue_or_fail(row, f"its worker {self.worker_id} was stopped while it ran",
+                                      "Check the workers' logs, then retry the job.")
+                job = to_job(row)
+            log.info("job %s handed back (%s): this worker is stopping", job_id, job.status.value)
+            self.broker.publish(job)
+            if job.status == JobStatus.queued:
+                self.enqueue(job_id)
             return
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         with self.db.session() as s:
-            row = s.get(JobRow, job_id)
+            row = s.get(JobRow, job_id, with_for_update=True)
+            if row.status != JobStatus.running.value or row.worker != self.worker_id:
+                # this worker was thought gone and the job re-queued: its new attempt's state stands
+                log.warning("job %s: this attempt's result is dropped; the job moved on without it", job_id)
+                return
             row.result = result
             self._finish_row(row, status, message, error)
             job = to_job(row)
-        with self._lock:
-            self._cancel.discard(job_id)
         self.broker.publish(job)
 
     def _execute(self, job: Job, work_dir: Path):
@@ -224,9 +355,12 @@ class JobRunner:
             now = time.monotonic()
             if now - state["written"] >= PROGRESS_WRITE_INTERVAL:
                 state["written"] = now
-                with self.db.session() as s:
-                    row = s.get(JobRow, job.id)
-                    row.progress, row.message = fraction, message
+                try:
+                    with self.db.session() as s:
+                        row = s.get(JobRow, job.id)
+                        row.progress, row.message = fraction, message
+                except DBAPIError as exc:  # the database restarting: progress is saved again later, the job goes on
+                    log.warning("job %s: progress not saved (%s)", job.id, " ".join(str(exc.orig).split())[:200])
 
         adapter = self.registry.get(job.provider) if op.task is not None else None
         line = _ProviderLine()  # one provider session for all of the job's requests, closed when it ends
@@ -282,6 +416,12 @@ class JobRunner:
                 title="Invalid parameters", status=422, detail=str(exc)), "invalid parameters"
         except StoreError as exc:
             return JobStatus.failed, None, Problem(title=exc.title, status=exc.status, detail=exc.detail), exc.detail
+        except ModuleNotFoundError as exc:  # a worker installed without an optional package this job needs
+            detail = (f"The '{job.operation}' operation needs the Python package that provides '{exc.name}', which "
+                      f"is not installed where this job ran ({self.worker_id}). Install it there (pip install "
+                      "'shotbridge[backend]' installs every package the backend uses), then retry the job.")
+            return JobStatus.failed, None, Problem(title="Missing package", status=500, detail=detail), \
+                f"missing package: {exc.name}"
         except Exception as exc:  # a bug in an operation must fail its job, never the runner
             log.exception("job %s (%s) crashed", job.id, job.operation)
             return JobStatus.failed, None, Problem(
@@ -384,7 +524,7 @@ class JobRunner:
     def _add_output(self, job: Job, path: Path, name: str, media_type: str) -> OutputRef:
         """Store an output; one with the same name replaces the earlier one (a job writes each file once)."""
         sha, size = self.store.ingest(path)
-        with self._assets_lock:
+        with self._assets_guard():
             with self.db.session() as s:
                 if s.get(AssetRow, (job.project_id, sha)) is None:
                     s.add(AssetRow(project_id=job.project_id, sha256=sha, size=size, media_type=media_type,
@@ -404,7 +544,7 @@ class JobRunner:
         """An upload's hold on an asset, under the lock re-run clean-ups take: `row` (a new upload) is saved
         first; then the project's asset is marked uploaded, so no clean-up drops it, and returned if its bytes
         are in the store. None when they are not (the upload must send them)."""
-        with self._assets_lock, self.db.session() as s:
+        with self._assets_guard(), self.db.session() as s:
             if row is not None:
                 s.merge(row)
                 s.flush()
@@ -413,6 +553,22 @@ class JobRunner:
                 return None
             current.origin = "uploaded"  # the artist sent these bytes: theirs now, whoever made them first
             return asset_model(current)
+
+    @contextmanager
+    def _assets_guard(self) -> Iterator[None]:
+        """The clean-up lock (see `_assets_lock`); in studio mode on PostgreSQL it is also taken across every
+        API replica and worker (an advisory lock), since an upload and a re-run may be in different processes."""
+        with self._assets_lock:
+            if not self.executor.distributed or self.db.engine.dialect.name != "postgresql":
+                yield
+                return
+            with self.db.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": ASSETS_LOCK})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": ASSETS_LOCK})
+                    conn.commit()
 
     # -- outputs that are no longer a job's --------------------------------------------------------------
 

@@ -29,6 +29,12 @@ class BackendSettings:
     token_file: Path = field(default_factory=config.token_path)
     # providers.toml: which providers this deployment offers (default: $SHOTBRIDGE_PROVIDERS or the config dir)
     providers_file: Path | None = None
+    # Studio mode: a Redis URL makes the API hand jobs to Celery workers (`shotbridge worker`) instead of its
+    # own threads, and carry job updates through Redis (docs/deploy.md)
+    broker_url: str | None = field(default_factory=lambda: os.environ.get("SHOTBRIDGE_BROKER_URL") or None)
+    queue: str = field(default_factory=lambda: os.environ.get("SHOTBRIDGE_QUEUE") or "shotbridge")
+    # a running job whose worker has not renewed its lease for this long is re-queued (or failed)
+    lease_seconds: float = field(default_factory=lambda: float(os.environ.get("SHOTBRIDGE_LEASE_SECONDS") or 30))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -11,6 +11,7 @@ import errno
 import hashlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,10 +46,17 @@ class AssetStore:
         except OSError as exc:
             raise _disk_error(exc) from exc
 
-    def clean_partial(self) -> int:
-        """Remove temporary files left by an interrupted write (run at start-up)."""
+    def clean_partial(self, older_than: float = 0.0) -> int:
+        """Remove temporary files left by an interrupted write (run at start-up). On storage shared with other
+        processes (studio mode) only those untouched for `older_than` seconds: the rest may be theirs, in flight."""
         removed = 0
+        cutoff = time.time() - older_than
         for leftover in self.tmp.iterdir():
+            try:
+                if older_than and leftover.stat().st_mtime > cutoff:
+                    continue
+            except FileNotFoundError:
+                continue
             leftover.unlink(missing_ok=True)
             removed += 1
         return removed

@@ -64,7 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info")
     p.add_argument("--database", help="SQLAlchemy URL of the state database (default: $SHOTBRIDGE_DATABASE_URL or "
                    "SQLite in the data dir); postgresql://USER:PASSWORD@HOST/DB for a studio")
+    p.add_argument("--broker", help="studio mode: Redis URL of the Celery broker; jobs then run on `shotbridge worker` "
+                   "processes (default: $SHOTBRIDGE_BROKER_URL; none: jobs run in this process)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="studio mode: run jobs from the broker (a Celery worker)")
+    p.add_argument("--queues", help="comma-separated queues to take jobs from (default: $SHOTBRIDGE_QUEUE or "
+                   "shotbridge)")
+    p.add_argument("--concurrency", type=int, default=2, help="jobs run at once (default 2)")
+    p.add_argument("--broker", help="Redis URL of the broker (default: $SHOTBRIDGE_BROKER_URL)")
+    p.add_argument("--database", help="SQLAlchemy URL of the state database (default: $SHOTBRIDGE_DATABASE_URL)")
+    p.add_argument("--data-dir", type=Path, help="this machine's work folder parent; assets: $SHOTBRIDGE_ASSET_DIR")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("db", help="the state database's schema: upgrade it, or show its revision")
     p.add_argument("action", choices=["upgrade", "current"])
@@ -233,12 +245,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.workers = args.workers
     if args.database:
         settings.database_url = args.database
+    if args.broker:
+        settings.broker_url = args.broker
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # SQLite's file goes there on a first start
     _check_database(settings.database_url).dispose()
+    if settings.broker_url:
+        _check_broker(settings.broker_url)
     print(f"ShotBridge backend on http://{settings.host}:{settings.port} (data in {settings.data_dir}; "
           f"token in {settings.token_file})", file=sys.stderr)
     serve(settings, log_level=args.log_level)
     return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    try:
+        from shotbridge_backend.settings import BackendSettings
+        from shotbridge_backend.worker import run_worker
+    except ImportError as exc:
+        raise UsageError(f"The backend is not installed here ({exc.name} missing): "
+                         "pip install 'shotbridge[backend]'.") from exc
+    settings = BackendSettings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    settings.database_url = args.database or settings.database_url
+    settings.broker_url = args.broker or settings.broker_url
+    if not settings.broker_url:
+        raise UsageError("A worker needs the broker: pass --broker redis://HOST:PORT/DB "
+                         "(or set SHOTBRIDGE_BROKER_URL), the same as the API's.")
+    _check_database(settings.database_url).dispose()
+    _check_broker(settings.broker_url)
+    queues = [q.strip() for q in (args.queues or settings.queue).split(",") if q.strip()]
+    run_worker(settings, queues, args.concurrency, log_level=args.log_level)
+    return 0
+
+
+def _check_broker(url: str) -> None:
+    from shotbridge_backend.studio import BrokerUnavailable, check_broker
+
+    try:
+        check_broker(url)
+    except BrokerUnavailable as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_database(url: str):

@@ -22,17 +22,48 @@ def pg_cluster():
         yield pg
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+SERVER_MODES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    """Every test that uses `server` runs against each mode; a module lists more in its own SERVER_MODES
+    (("sqlite", "postgresql", "studio") where jobs should also run on a Celery worker)."""
+    if "server" in metafunc.fixturenames:
+        metafunc.parametrize("server", getattr(metafunc.module, "SERVER_MODES", SERVER_MODES), indirect=True,
+                             scope="module")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    if not datastores.have_redis():
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed: `make services` installs it (Debian's redis-server)")
+        pytest.skip("redis-server is not installed here (make services)")
+    with datastores.redis(tmp_path_factory.mktemp("redis")) as redis:
+        yield redis
+
+
+@pytest.fixture(scope="module")
 def server(request, tmp_path_factory):
-    """The backend on its embedded SQLite, and on PostgreSQL (the studio's database)."""
-    env = {}
-    if request.param == "postgresql":
+    """The backend on its embedded SQLite, on PostgreSQL (the studio's database), and in studio mode: the API
+    on PostgreSQL handing jobs through Redis to a Celery worker in a process of its own."""
+    env, worker = {}, None
+    if request.param in ("postgresql", "studio"):
         pg = request.getfixturevalue("pg_cluster")
         env["SHOTBRIDGE_DATABASE_URL"] = pg.database(f"t{os.urandom(6).hex()}")
-    backend = EmbeddedBackend(tmp_path_factory.mktemp("backend"), env=env)
+    root = tmp_path_factory.mktemp("backend")
+    if request.param == "studio":
+        queue = f"q{os.urandom(4).hex()}"  # a queue of its own on the session's Redis
+        env |= {"SHOTBRIDGE_BROKER_URL": request.getfixturevalue("redis_server").url, "SHOTBRIDGE_QUEUE": queue,
+                "SHOTBRIDGE_ASSET_DIR": str(root / "data" / "assets")}
+    backend = EmbeddedBackend(root, env=env)
     client = backend.start()
+    if request.param == "studio":
+        worker = datastores.start_worker(root / "worker", {**backend.env})
     yield backend
     client.close()
+    if worker is not None:
+        worker.stop()
     backend.stop()
 
 

@@ -16,6 +16,8 @@ from shotbridge.errors import AuthError, BackendUnreachable, Conflict, NotFound,
 from shotbridge.models import JobStatus
 from shotbridge.watcher import JobWatcher
 
+SERVER_MODES = ("sqlite", "postgresql", "studio")  # studio: jobs run on a Celery worker process
+
 
 def test_token_file_is_private(server):
     token_file = server.root / "config" / "token"

@@ -15,6 +15,8 @@ from PIL import Image
 from shotbridge.errors import ShotBridgeError
 from shotbridge.models import ProjectPolicy, ProviderGrant
 
+SERVER_MODES = ("sqlite", "postgresql", "studio")  # studio: jobs run on a Celery worker process
+
 RATE = 24
 
 

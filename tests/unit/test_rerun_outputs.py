@@ -58,7 +58,7 @@ def _rerun(runner: JobRunner, job_id: str):
     with runner.db.session() as s:
         s.get(JobRow, job_id).attempts = 1
     assert job_id in runner.recover()
-    runner.pool.shutdown(wait=True)  # the re-run has finished
+    runner.executor.pool.shutdown(wait=True)  # the re-run has finished
     with runner.db.session() as s:
         return to_job(s.get(JobRow, job_id))
 
@@ -135,7 +135,7 @@ def test_an_output_written_again_under_its_name_replaces_the_first(runner, tmp_p
 def test_a_queued_job_s_first_run_and_a_job_without_leftovers_are_unchanged(runner, tmp_path):
     job_id = _job(runner, status=JobStatus.queued)
     runner.enqueue(job_id)
-    runner.pool.shutdown(wait=True)
+    runner.executor.pool.shutdown(wait=True)
     with runner.db.session() as s:
         job = to_job(s.get(JobRow, job_id))
     assert job.status == JobStatus.succeeded and job.attempts == 1 and job.result == {"message": "again"}

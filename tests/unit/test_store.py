@@ -6,6 +6,8 @@ import asyncio
 import errno
 import hashlib
 import io
+import os
+import time
 
 import pytest
 
@@ -56,3 +58,16 @@ def test_clean_partial_removes_leftovers(tmp_path):
     (store.tmp / "abc.part").write_bytes(b"half")
     assert store.clean_partial() == 1
     assert not list(store.tmp.iterdir())
+
+
+def test_on_shared_storage_only_stale_partial_writes_are_removed(tmp_path):
+    """Studio mode: a replica's start must not remove what another process is writing right now."""
+    store = AssetStore(tmp_path / "assets")
+    stale, fresh = store.tmp / "stale.part", store.tmp / "fresh.part"
+    stale.write_bytes(b"left by a crash")
+    fresh.write_bytes(b"another worker is writing this")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    assert store.clean_partial(older_than=3600) == 1
+    assert not stale.exists() and fresh.exists()
+    assert store.clean_partial() == 1 and not fresh.exists()  # the embedded backend owns its store alone
