@@ -138,3 +138,22 @@ def test_the_cli_prints_one_line_never_a_traceback(hostile, tmp_path, name, text
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if not line.startswith("warning:")]
     assert len(lines) == 1 and lines[0].startswith("error: ") and name in lines[0] and says in lines[0], lines
+
+
+def test_with_other_threads_running_the_cli_s_child_comes_from_the_fork_server(tmp_path, capfd):
+    import threading
+
+    from shotbridge.cli import main
+
+    source = tmp_path / "cut.otio"
+    source.write_text(json.dumps(TIMELINE))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)  # as in the panel or a DCC: forking would be unsafe
+    other.start()
+    try:
+        code = main(["timeline", "convert", str(source), str(tmp_path / "cut.edl")])
+    finally:
+        stop.set()
+        other.join()
+    assert code == 0, capfd.readouterr().err
+    assert "sh010" in (tmp_path / "cut.edl").read_text()

@@ -66,7 +66,9 @@ def _isolated(cmd, *files: str):
         for path in paths:
             format_of(path)
             prescan(path, limits)
-        return isolated(cmd, args, what=", ".join(Path(p).name for p in paths), limits=limits)
+        # without `func` (this wrapper): a fork server must pickle the arguments, and pickles functions by name
+        plain = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "func"})
+        return isolated(cmd, plain, what=", ".join(Path(p).name for p in paths), limits=limits)
 
     return run
 
