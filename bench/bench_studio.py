@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-import servers  # noqa: E402 - the tests' PostgreSQL and Redis starters
+import datastores  # noqa: E402 - the tests' PostgreSQL and Redis starters
 
 from shotbridge.client import Client  # noqa: E402
 from shotbridge_backend.demo import EmbeddedBackend  # noqa: E402
@@ -61,7 +61,7 @@ def drive(url: str, token: str, jobs: int) -> tuple[list[float], float]:
 def run(name: str, root: Path, env: dict[str, str], workers: int, jobs: int) -> dict:
     backend = EmbeddedBackend(root, env=env)
     backend.start()
-    started = [servers.start_worker(root / f"worker{i}", dict(backend.env)) for i in range(workers)]
+    started = [datastores.start_worker(root / f"worker{i}", dict(backend.env)) for i in range(workers)]
     try:
         token = (root / "config" / "token").read_text().strip()
         latencies, elapsed = drive(backend.url, token, jobs)
@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-studio-"))
     results = [run("embedded (SQLite, 2 threads)", tmp / "embedded", {}, 0, args.jobs)]
-    with servers.postgres() as pg, servers.redis(tmp / "redis") as redis:
+    with datastores.postgres() as pg, datastores.redis(tmp / "redis") as redis:
         for workers in (1, 2):
             root = tmp / f"studio{workers}"
             env = {"SHOTBRIDGE_DATABASE_URL": pg.database(f"bench{workers}"), "SHOTBRIDGE_BROKER_URL": redis.url,
