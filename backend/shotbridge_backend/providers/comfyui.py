@@ -88,6 +88,7 @@ WS_POLL = 0.2  # seconds between cancel checks while waiting for a WebSocket mes
 HEALTH_TIMEOUT = 3.0  # seconds for /object_info from a server that has not answered it yet
 KNOWN_HEALTH_TIMEOUT = 20.0  # once it has: a GPU server busy with a large graph can be slow to answer
 UPLOADED = "comfyui.uploaded"  # session.state: sha256 of the bytes sent -> the name ComfyUI gave them
+FINISHED = "comfyui.finished"  # session.state: called once the server has run a prompt (a pool frees the server)
 SOCKET = "comfyui.socket"  # session.state: the job's progress WebSocket (client id, connection or None)
 ERROR_CHARS = 600  # how much of a ComfyUI exception message goes into our error (tracebacks can be huge)
 SECONDS_PER_UNIT = {Task.text_to_image: 6.0, Task.inpaint: 6.0, Task.remove_background: 1.0,
@@ -702,6 +703,8 @@ class ComfyUIProvider(ProviderAdapter):
                 if not finished:  # dropped: the next prompt of this job opens a new one
                     self._drop_socket(session)
             entry = self._poll_history(run.prompt_id, waiting, session, deadline, finished, queued)
+            if FINISHED in session.state:  # the GPU is idle while we fetch the outputs: let the next job have it
+                session.state.pop(FINISHED)()
         except (Canceled, ProviderTimeout):
             # Stop it under the id we chose, even when the answer to /prompt never came (it may have been
             # queued); for an id ComfyUI never saw both calls are no-ops.

@@ -23,6 +23,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ import requests
 from shotbridge.models import ProviderServer
 
 from .base import Generated, GenerationRequest, ProviderError, ProviderTimeout, ProviderUnavailable
+from .comfyui import FINISHED
 
 if TYPE_CHECKING:
     from .comfyui import ComfyUIProvider, Template
@@ -120,6 +122,10 @@ class ServerPool:
         self.claims: LocalClaims | RedisClaims = LocalClaims()
         self._down: dict[str, tuple[float, str]] = {}  # url -> (when seen down, why)
         self._lock = threading.Lock()
+        # Jobs of this process waiting for a server wake when one of ours is freed; a server freed by another
+        # process is seen at the next look, one poll_interval later at most.
+        self._freed = threading.Condition()
+        self._frees = 0
 
     def share_claims(self, broker_url: str) -> None:
         self.claims = RedisClaims(broker_url)
@@ -223,6 +229,7 @@ class ServerPool:
         said = ""
         while True:
             session.check_canceled()
+            frees = self._frees
             looks = self.look(template, values, lost)
             usable = [s for s in looks if s.state in ("free", "busy")]
             if not usable:
@@ -246,9 +253,11 @@ class ServerPool:
                 if message != said:
                     said = message
                     session.progress(0.01, message)
-                session.sleep(interval)
+                self._wait(session, interval, frees)
                 continue
+            release = self._releaser(chosen, token)
             try:
+                session.state[FINISHED] = release
                 return self._run_on(chosen, request, session)
             except (ProviderUnavailable, ProviderError) as exc:
                 if session.canceled() or not self._moves(exc):
@@ -260,7 +269,36 @@ class ServerPool:
                             chosen.shown_url, exc)
                 session.progress(0.01, f"{chosen.shown_url} went away; moving to another server")
             finally:
-                self.claims.release(chosen.url, token)
+                session.state.pop(FINISHED, None)
+                release()
+
+    def _releaser(self, member: ComfyUIProvider, token: str) -> Callable[[], None]:
+        """Frees the claim once (when the prompt has run, or when the job leaves the server) and wakes the
+        jobs of this process that wait for a server."""
+        done = threading.Event()
+
+        def release() -> None:
+            if not done.is_set():
+                done.set()
+                self.claims.release(member.url, token)
+                with self._freed:
+                    self._frees += 1
+                    self._freed.notify_all()
+
+        return release
+
+    def _wait(self, session: ProviderSession, interval: float, frees: int) -> None:
+        """Until a server of ours is freed (since `frees`) or `interval` has passed; cancelable."""
+        end = time.monotonic() + interval
+        with self._freed:
+            while self._frees == frees:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return
+                self._freed.wait(min(left, 0.2))
+                if session.canceled():
+                    break
+        session.check_canceled()
 
     @staticmethod
     def _moves(exc: Exception) -> bool:
