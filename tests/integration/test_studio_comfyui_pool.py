@@ -4,6 +4,7 @@ doubles through the servers' queues and claims on the real Redis; one double is 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -103,3 +104,9 @@ def test_workers_share_the_pool_and_a_job_moves_off_a_server_that_goes_down(pool
     assert len(b.fake.executed) == before + 1  # the moved job ran there
     servers = {s.url: s for s in next(p for p in client.providers() if p.name == "gpu").servers}
     assert servers[a.url].state == "down" and servers[b.url].state == "free"
+    shown = subprocess.run([sys.executable, "-m", "shotbridge.cli", "providers"], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "SHOTBRIDGE_URL": studio.api_url,
+                                            "SHOTBRIDGE_TOKEN": client.token})
+    assert shown.returncode == 0, shown.stderr
+    assert f"server {a.url} [down: cannot be reached" in shown.stdout
+    assert f"server {b.url} [free] queue 0" in shown.stdout

@@ -200,3 +200,24 @@ def test_workers_sharing_the_pool_claim_servers_on_redis(boxes, make_session, re
     import redis
 
     assert redis.Redis.from_url(redis_url).keys("shotbridge:comfyui:claim:*") == []  # all released
+
+
+def test_a_job_waiting_for_a_server_is_canceled_without_sending_anything(boxes, make_session):
+    from shotbridge_backend.operations.base import Canceled
+
+    box = boxes(class_seconds={"KSampler": 2.0})
+    other = boxes(missing=("KSampler",))  # a second server that cannot run it: the pool has one usable box
+    adapter = pool(box, other)
+    first = threading.Thread(target=lambda: adapter.generate(request(1), make_session(adapter)[0]))
+    first.start()
+    while not box.fake.running:
+        time.sleep(0.01)
+    cancel = threading.Event()
+    session, _ = make_session(adapter, canceled=cancel.is_set)
+    threading.Timer(0.5, cancel.set).start()
+    with pytest.raises(Canceled):
+        adapter.generate(request(2), session)
+    assert box.fake.running  # it stopped waiting at the cancel, not when the box became free
+    assert any(m.startswith("waiting for a free server of gpu (1 busy") for _, m in session.events)
+    first.join(10)
+    assert len([p for p in box.fake.paths("POST") if p == "/prompt"]) == 1
