@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 SCRIPTS = Path(__file__).with_name("migrations")
@@ -63,6 +63,45 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
                 conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _LOCK})
                 conn.commit()
     return before, after
+
+
+class TargetNotEmpty(RuntimeError):
+    """`db migrate-to` found rows in the target; the message says which tables and how to go on."""
+
+
+def copy_all(source: Engine, target: Engine, *, replace: bool = False, batch: int = 1000) -> dict[str, int]:
+    """Copy every table of a ShotBridge database into another (an embedded project's SQLite file into the
+    studio's PostgreSQL): both schemas upgraded to head first, then the rows table by table in foreign-key
+    order, in one transaction on the target (a failure leaves it as it was), counts checked at the end.
+    A target with rows is refused (TargetNotEmpty) unless `replace`, which empties it first in the same
+    transaction. Returns table -> rows copied. Stop the embedded backend first: rows it writes meanwhile are
+    not copied."""
+    from .db import Base
+
+    upgrade(source)
+    upgrade(target)
+    tables = Base.metadata.sorted_tables  # parents before children
+    copied: dict[str, int] = {}
+    with source.connect() as src, target.begin() as dst:
+        held = {t.name: n for t in tables if (n := dst.execute(select(func.count()).select_from(t)).scalar_one())}
+        if held and not replace:
+            shown = ", ".join(f"{name} ({n} rows)" for name, n in held.items())
+            raise TargetNotEmpty(f"the target database already holds data: {shown}. Point migrate-to at a new, "
+                                 "empty database, or pass --replace to delete those rows and copy over them.")
+        for table in reversed(tables):  # children before parents
+            if table.name in held:
+                dst.execute(table.delete())
+        for table in tables:
+            copied[table.name] = 0
+            result = src.execute(select(table).order_by(*table.primary_key.columns))
+            while rows := result.fetchmany(batch):
+                dst.execute(table.insert(), [dict(row._mapping) for row in rows])
+                copied[table.name] += len(rows)
+        for table in tables:
+            have = dst.execute(select(func.count()).select_from(table)).scalar_one()
+            if have != copied[table.name]:  # rolled back by the transaction
+                raise RuntimeError(f"table {table.name}: copied {copied[table.name]} rows but the target has {have}")
+    return copied
 
 
 class DatabaseUnavailable(RuntimeError):

@@ -28,6 +28,7 @@ class Backend:
         self.tokens = auth.TokenCache(self.db)
         self.store = AssetStore(settings.asset_dir)
         self.registry = Registry.load(settings.providers_file)
+        self.registry.share_claims(settings.broker_url)
         self.studio = bool(settings.broker_url)
         self.maintenance = None
         if self.studio:  # jobs run by Celery workers; updates and cancels travel through Redis

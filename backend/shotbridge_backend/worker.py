@@ -26,8 +26,10 @@ def run_worker(settings: BackendSettings, queues: list[str], concurrency: int, l
     db = Database(settings.database_url)
     events = RedisEvents(settings.broker_url, listen=False)
     executor = CeleryExecutor(settings.broker_url, settings.queue)
+    registry = Registry.load(settings.providers_file)
+    registry.share_claims(settings.broker_url)  # a ComfyUI pool's claims on its servers, shared by every worker
     runner = JobRunner(db, AssetStore(settings.asset_dir), events, settings.data_dir / "work", concurrency,
-                       settings.max_attempts, registry=Registry.load(settings.providers_file), executor=executor)
+                       settings.max_attempts, registry=registry, executor=executor)
     app = executor.app
 
     @app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)

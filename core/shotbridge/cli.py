@@ -78,9 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("db", help="the state database's schema: upgrade it, or show its revision")
-    p.add_argument("action", choices=["upgrade", "current"])
-    p.add_argument("--database", help="SQLAlchemy URL (default as for serve)")
+    p = sub.add_parser("db", help="the state database's schema: upgrade it, show its revision, or copy its data "
+                                  "to PostgreSQL (migrate-to)")
+    p.add_argument("action", choices=["upgrade", "current", "migrate-to"])
+    p.add_argument("target", nargs="?", help="migrate-to: the database to copy every table into "
+                                             "(postgresql://USER:PASSWORD@HOST:PORT/DATABASE)")
+    p.add_argument("--replace", action="store_true", help="migrate-to: delete the rows the target already holds")
+    p.add_argument("--database", help="SQLAlchemy URL (default as for serve; migrate-to: the source)")
     p.add_argument("--data-dir", type=Path, help="the embedded backend's data dir, for its SQLite file")
     p.set_defaults(func=cmd_db)
 
@@ -303,6 +307,10 @@ def cmd_db(args: argparse.Namespace) -> int:
         raise UsageError(f"The backend is not installed here ({exc.name} missing): "
                          "pip install 'shotbridge[backend]'.") from exc
     url = args.database or BackendSettings(**({"data_dir": args.data_dir} if args.data_dir else {})).database_url
+    if args.action == "migrate-to":
+        return _migrate_to(url, args.target, args.replace)
+    if args.target:
+        raise UsageError(f"'shotbridge db {args.action}' takes no target; use --database URL.")
     engine = _check_database(url)
     try:
         if args.action == "current":
@@ -312,6 +320,29 @@ def cmd_db(args: argparse.Namespace) -> int:
             print(f"schema {before or 'none'} -> {after}" if before != after else f"schema {after}: up to date")
     finally:
         engine.dispose()
+    return 0
+
+
+def _migrate_to(source_url: str, target_url: str | None, replace: bool) -> int:
+    from shotbridge_backend import migrate
+
+    if not target_url:
+        raise UsageError("Name the database to copy into: shotbridge db migrate-to "
+                         "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (the source is --database or the embedded "
+                         "backend's SQLite file).")
+    if target_url == source_url:
+        raise UsageError("The target is the source database; name another one.")
+    source, target = _check_database(source_url), _check_database(target_url)
+    try:
+        copied = migrate.copy_all(source, target, replace=replace)
+    except migrate.TargetNotEmpty as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        source.dispose()
+        target.dispose()
+    print(f"copied {sum(copied.values())} rows: " + ", ".join(f"{t} {n}" for t, n in copied.items()))
+    print("Point the service at it: shotbridge serve --database <that URL> (or SHOTBRIDGE_DATABASE_URL). The "
+          "assets stay in the asset folder: give the studio the same files (SHOTBRIDGE_ASSET_DIR).")
     return 0
 
 

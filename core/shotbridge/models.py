@@ -173,6 +173,16 @@ class ProviderTemplate(_Model):
     models: list[TemplateModel] = Field(default_factory=list)
 
 
+class ProviderServer(_Model):
+    """One server of a provider's GPU pool (ComfyUI): whether it takes work now and how much it has."""
+
+    url: str
+    state: str = Field(description="free | busy | down | unfit (its /object_info lacks the templates' nodes "
+                                   "or models)")
+    queue: int = Field(default=0, description="Prompts running or waiting on it")
+    reason: str = Field(default="", description="Why it is down or unfit")
+
+
 class Provider(_Model):
     name: str
     title: str
@@ -190,6 +200,9 @@ class Provider(_Model):
                                               "wait in its queue)")
     templates: list[ProviderTemplate] = Field(default_factory=list,
                                               description="Its workflow templates (ComfyUI), each with its health")
+    servers: list[ProviderServer] = Field(default_factory=list,
+                                          description="Its servers when it is a pool of several (ComfyUI), each "
+                                                      "with its state and queue")
 
 
 class DataKind(str, Enum):

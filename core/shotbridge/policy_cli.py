@@ -96,6 +96,9 @@ def cmd_providers(args) -> int:
             size = f", {t.size_gb:g} GB of models" if t.size_gb else ""
             print(f"{'':<14} template {t.name} ({t.task}, {t.source}{size}) [{state}]")
             print(f"{'':<14}   {models_line(t.models)}")
+        for server in p.servers:
+            why = f": {server.reason}" if server.reason else ""
+            print(f"{'':<14} server {server.url} [{server.state}{why}] queue {server.queue}")
     return 0
 
 

@@ -75,3 +75,72 @@ def test_an_unusable_database_stops_the_service_before_it_starts_with_the_url_na
     assert "127.0.0.1:1/show" in done.stderr and "s3cret" not in done.stderr and "Traceback" not in done.stderr
     done = _cli("db", "upgrade", "--database", "mysql://a@b/c")
     assert done.returncode == 2 and "SQLite or PostgreSQL" in done.stderr
+
+
+def _rows(url: str) -> dict[str, list[dict]]:
+    from sqlalchemy import select
+
+    engine = migrate.check(url)
+    try:
+        with engine.connect() as conn:
+            return {t.name: [dict(r._mapping) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
+                    for t in Base.metadata.sorted_tables}
+    finally:
+        engine.dispose()
+
+
+def test_migrate_to_copies_an_embedded_project_to_postgresql(tmp_path, pg_cluster):
+    """The data of a real embedded backend (project, token, asset, job with outputs, policy, audit) moves to
+    PostgreSQL; a backend started on it serves the same project with the same token."""
+    import numpy as np
+    from PIL import Image
+
+    from shotbridge_backend.demo import EmbeddedBackend
+
+    root = tmp_path / "artist"
+    embedded = EmbeddedBackend(root)
+    client = embedded.start()
+    try:
+        project = client.create_project("show", "moved to the studio").id
+        Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(tmp_path / "plate.png")
+        asset = client.upload(project, tmp_path / "plate.png")
+        job = client.run(project, "echo", {"message": "hello"})
+        policy = client.policy(project)
+        client.set_policy(project, policy.model_copy(update={"onprem": False}))
+    finally:
+        client.close()
+        embedded.stop()
+    source = f"sqlite:///{root / 'data' / 'shotbridge.db'}"
+    target = pg_cluster.database(f"m{os.urandom(6).hex()}")
+
+    done = _cli("db", "migrate-to", target, "--database", source)
+    assert done.returncode == 0, done.stderr
+    before, after = _rows(source), _rows(target)
+    assert after == before
+    assert all(before[t] for t in ("projects", "tokens", "assets", "jobs", "policies"))
+    assert f"copied {sum(len(v) for v in before.values())} rows" in done.stdout
+
+    # a second copy is refused (it would duplicate or mix data) unless told to replace
+    again = _cli("db", "migrate-to", target, "--database", source)
+    assert again.returncode != 0 and "already holds data" in again.stderr and "--replace" in again.stderr
+    assert _rows(target) == before
+    replaced = _cli("db", "migrate-to", target, "--replace", "--database", source)
+    assert replaced.returncode == 0, replaced.stderr
+    assert _rows(target) == before
+
+    studio = EmbeddedBackend(root, env={"SHOTBRIDGE_DATABASE_URL": target})
+    client = studio.start()
+    try:
+        assert [p.id for p in client.projects()] == [project]
+        moved = client.job(job.id)
+        assert moved.status == job.status and moved.outputs == job.outputs
+        assert client.asset(project, asset.sha256) is not None
+        assert client.policy(project).onprem is False
+    finally:
+        client.close()
+        studio.stop()
+
+
+def test_migrate_to_needs_a_target(tmp_path):
+    done = _cli("db", "migrate-to", "--database", f"sqlite:///{tmp_path / 'a.db'}")
+    assert done.returncode != 0 and "Name the database to copy into" in done.stderr

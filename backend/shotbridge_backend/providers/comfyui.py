@@ -64,6 +64,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
+    from .comfyui_pool import ServerPool
     from .session import ProviderSession
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ WS_POLL = 0.2  # seconds between cancel checks while waiting for a WebSocket mes
 HEALTH_TIMEOUT = 3.0  # seconds for /object_info from a server that has not answered it yet
 KNOWN_HEALTH_TIMEOUT = 20.0  # once it has: a GPU server busy with a large graph can be slow to answer
 UPLOADED = "comfyui.uploaded"  # session.state: sha256 of the bytes sent -> the name ComfyUI gave them
+FINISHED = "comfyui.finished"  # session.state: called once the server has run a prompt (a pool frees the server)
 SOCKET = "comfyui.socket"  # session.state: the job's progress WebSocket (client id, connection or None)
 ERROR_CHARS = 600  # how much of a ComfyUI exception message goes into our error (tracebacks can be huge)
 SECONDS_PER_UNIT = {Task.text_to_image: 6.0, Task.inpaint: 6.0, Task.remove_background: 1.0,
@@ -368,7 +370,11 @@ class ComfyUIProvider(ProviderAdapter):
 
     def __init__(self, name: str, config: dict[str, Any] | None = None, **kwargs: Any):
         super().__init__(name, config, **kwargs)
-        self.url = str(self.config.get("url") or "").strip().rstrip("/")
+        # A pool: `urls = [...]` (or `url` given a list); one url is one server, as before.
+        urls = self.config.get("urls", self.config.get("url"))
+        urls = [str(u) for u in urls] if isinstance(urls, list) else [str(urls or "")]
+        self.url = urls[0].strip().rstrip("/")
+        self.pool: ServerPool | None = None
         parts = urlsplit(self.url)
         # what messages show: never a user:password written into the url
         self.shown_url = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}" \
@@ -397,7 +403,20 @@ class ComfyUIProvider(ProviderAdapter):
         self.tasks = frozenset(tasks)
         self.accepts_references = any(t.task == Task.text_to_image and REFERENCE in t.image_points()
                                       for t in self.templates.values())
+        if len(urls) > 1 and not problems:
+            from .comfyui_pool import ServerPool
+
+            single = {k: v for k, v in self.config.items() if k != "urls"}
+            members = [ComfyUIProvider(name, {**single, "url": u}, facts=self.facts, kind=self.kind,
+                                       title=self.title) for u in urls]
+            problems += [m.problem for m in members if m.problem]
+            self.pool = ServerPool(self, members)
         self.problem = "; ".join(problems)
+
+    def share_claims(self, broker_url: str) -> None:
+        """Studio mode: the pool's claims on its servers live on the broker's Redis (comfyui_pool)."""
+        if self.pool is not None:
+            self.pool.share_claims(broker_url)
 
     # -- configuration -----------------------------------------------------------------------------------
 
@@ -425,6 +444,8 @@ class ComfyUIProvider(ProviderAdapter):
     def health(self) -> str:
         if self.problem:
             return self.problem
+        if self.pool is not None:
+            return self.pool.health()
         # No job session exists here: a health check is a bare GET that carries no studio data, so it goes out
         # directly and is not an egress audit entry. A server that answered before gets longer: ComfyUI busy
         # with a large graph can take seconds over /object_info, and being busy is what a GPU server is for.
@@ -455,6 +476,8 @@ class ComfyUIProvider(ProviderAdapter):
         described = super().describe(operations, reason)
         if described.available and self.busy:
             described.note = self.busy
+        if self.pool is not None and not self.problem:
+            described.servers = self.pool.report()
         return described
 
     def _remember_info(self, info: dict[str, Any]) -> None:
@@ -496,6 +519,9 @@ class ComfyUIProvider(ProviderAdapter):
         (comfyui_templates.template_report)."""
         from .comfyui_templates import template_report
 
+        if self.pool is not None:  # as the first server that has answered sees them
+            known = [m for m in self.pool.members if m._info is not None]
+            return known[0].template_report() if known else self.pool.members[0].template_report()
         with self._info_lock:
             info = self._info
         return template_report(self._in_use(), info, self.setting_values)
@@ -518,6 +544,8 @@ class ComfyUIProvider(ProviderAdapter):
                                 f"(docs/comfyui.md) or pick another provider")
         # Refuse before anything at all is sent when the policy does not allow this data here.
         session.gate(request.data_kinds())
+        if self.pool is not None:
+            return self.pool.generate(request, session)
         template = self.choose_template(request)
         values = self.setting_values(template)
         info = self._object_info(session)
@@ -675,6 +703,8 @@ class ComfyUIProvider(ProviderAdapter):
                 if not finished:  # dropped: the next prompt of this job opens a new one
                     self._drop_socket(session)
             entry = self._poll_history(run.prompt_id, waiting, session, deadline, finished, queued)
+            if FINISHED in session.state:  # the GPU is idle while we fetch the outputs: let the next job have it
+                session.state.pop(FINISHED)()
         except (Canceled, ProviderTimeout):
             # Stop it under the id we chose, even when the answer to /prompt never came (it may have been
             # queued); for an id ComfyUI never saw both calls are no-ops.
@@ -833,7 +863,8 @@ class ComfyUIProvider(ProviderAdapter):
                 return entry
             if not finished:
                 raise ProviderError(f"{self.name}: prompt {prompt_id} is neither queued, running nor in the history "
-                                    "(deleted on the server, or ComfyUI restarted); run the job again")
+                                    "(deleted on the server, or ComfyUI restarted); run the job again",
+                                    code="prompt_lost")
             misses += 1  # the entry is written before `executing: null`; allow a moment anyway
             if misses > 5:
                 raise ProviderError(f"{self.name} finished prompt {prompt_id} but has no history for it")

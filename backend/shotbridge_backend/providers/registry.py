@@ -3,7 +3,7 @@
     # ~/.config/shotbridge/providers.toml (or $SHOTBRIDGE_PROVIDERS)
     [providers.gpu]
     type = "comfyui"
-    url = "http://gpu01:8188"
+    url = "http://gpu01:8188"               # or urls = ["http://gpu01:8188", "http://gpu02:8188"]: a pool
 
     [providers.openai]
     type = "openai"
@@ -154,6 +154,13 @@ class Registry:
             for error in errors:
                 log.warning("providers: %s", error)
         return cls(adapters, errors)
+
+    def share_claims(self, broker_url: str | None) -> None:
+        """Studio mode: adapters that claim shared servers (a ComfyUI pool) do it on the broker's Redis."""
+        if broker_url:
+            for adapter in self.adapters.values():
+                if hasattr(adapter, "share_claims"):
+                    adapter.share_claims(broker_url)
 
     def get(self, name: str) -> ProviderAdapter | None:
         return self.adapters.get(name)
