@@ -19,7 +19,7 @@ from typing import Any
 import opentimelineio as otio
 from pydantic import BaseModel, Field, model_validator
 
-from shotbridge.exchange.facts import Facts, set_facts
+from shotbridge.exchange.facts import Facts, IdentityFacts, set_facts
 from shotbridge.exchange.takes import add_take, next_take_key, place_on_track
 from shotbridge.hashing import sha256_json
 from shotbridge.models import AssetRef, DataKind, OutputRef, PickedAssetRef, TimelineRef
@@ -36,6 +36,7 @@ from ..providers.base import (
     Task,
 )
 from .base import JobContext, Operation, OperationError
+from .identity_gate import IdentityGate, failing_warning, gated
 from .timeline_input import TimelineShot, load_timeline, shots_of, timeline_output
 
 AI_TRACK = "ShotBridge AI"
@@ -74,6 +75,8 @@ class ShotOutcome(BaseModel):
     frames: int
     model: str
     seed: int | None = None
+    identity: IdentityFacts | None = Field(default=None, description="The identity gate's verdict (with "
+                                                                     "bible characters)")
     notes: list[str] = Field(default_factory=list)
 
 
@@ -81,8 +84,12 @@ class GenerationResult(BaseModel):
     provider: str
     timeline: OutputRef | None = Field(default=None, description="The timeline with the new takes or clips")
     images: list[OutputRef] = Field(default_factory=list, description="generate_image: the images")
+    identity: IdentityFacts | None = Field(default=None, description="generate_image: the identity gate's "
+                                                                     "verdict on the images kept")
     shots: list[ShotOutcome] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="What the user must look at: takes that "
+                                                                  "failed the identity gate")
 
 
 # -- shared machinery --------------------------------------------------------------------------------------
@@ -390,6 +397,10 @@ def place_new_clip(ctx: JobContext, recorder: Recorder, timeline: otio.schema.Ti
     return clip
 
 
+def identity_fact(identity: IdentityFacts | None) -> dict[str, Any]:
+    return {"identity": identity} if identity is not None else {}
+
+
 def record_range(timeline: otio.schema.Timeline, item) -> otio.opentime.TimeRange:
     """The item's range in the timeline's own time (global start included)."""
     rng = item.range_in_parent()
@@ -422,8 +433,9 @@ class ExtendShot(Generative):
         timeline = load_timeline(ctx, params.timeline)
         shots = shots_of(ctx, timeline, params.media, params.shots or None)
         refs = {s.name: references(ctx, params, s.characters) for s in shots}
+        gates = {s.name: IdentityGate.for_job(ctx, params.characters or s.characters) for s in shots}
         check_before_sending(ctx, params, {DataKind.plate}, [r for rs in refs.values() for r in rs])
-        recorder, outcomes = Recorder(ctx, self, params), []
+        recorder, outcomes, warnings = Recorder(ctx, self, params), [], []
         sides = [(side, n) for side, n in (("before", params.frames_before), ("after", params.frames_after)) if n]
         jobs = [(shot, side, n) for shot in shots for side, n in sides]
         for index, (shot, side, wanted) in enumerate(jobs):
@@ -445,12 +457,16 @@ class ExtendShot(Generative):
             finally:
                 source.close()
             ctx.progress(span[0], f"{shot.name}: {wanted} frames {side}")
-            request = GenerationRequest(
-                task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=params.seed,
-                frames=wanted, fps=rate, width=size[0], height=size[1], options=dict(params.options),
-                inputs=[InputImage(FIRST_FRAME, anchor, DataKind.plate, shot.sha256), *refs[shot.name]])
-            generated = ctx.generate(request, span)
-            frames = as_frames(ctx, generated, wanted, f"{shot.name}_{side}")
+
+            def attempt(seed, shot=shot, side=side, wanted=wanted, rate=rate, size=size, anchor=anchor, span=span):
+                request = GenerationRequest(
+                    task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=seed,
+                    frames=wanted, fps=rate, width=size[0], height=size[1], options=dict(params.options),
+                    inputs=[InputImage(FIRST_FRAME, anchor, DataKind.plate, shot.sha256), *refs[shot.name]])
+                generated = ctx.generate(request, span)
+                return generated, as_frames(ctx, generated, wanted, f"{shot.name}_{side}_{generated.seed}")
+
+            (generated, frames), _, identity = gated(gates[shot.name], params.seed, 1, attempt, lambda g: g[1])
             if side == "before":
                 # Conditioned on the shot's first frame and played backwards, the new frames lead into it.
                 frames = frames[::-1]
@@ -458,13 +474,16 @@ class ExtendShot(Generative):
             notes = conditioning_note(ctx, params, shot.characters)
             if len(frames) < wanted:
                 notes.append(f"{ctx.provider.name} made {len(frames)} of the {wanted} frames asked for")
+            characters = params.characters or shot.characters
             clip = place_new_clip(ctx, recorder, timeline, f"{shot.name}_ext_{side}", frames, generated,
                                   [(anchor, f"{shot.media_name} frame {frame}", "image/png")], rate, start,
-                                  {"extends": shot.name, "side": side}, params.characters or shot.characters)
+                                  {"extends": shot.name, "side": side, **identity_fact(identity)}, characters)
+            if identity is not None and not identity.passed:
+                warnings.append(failing_warning(clip.name, identity, characters))
             outcomes.append(ShotOutcome(shot=shot.name, clip=clip.name, frames=len(frames), model=generated.model,
-                                        seed=generated.seed, notes=notes))
+                                        seed=generated.seed, identity=identity, notes=notes))
         ctx.progress(1.0, f"{len(outcomes)} extension(s)")
-        return GenerationResult(provider=ctx.provider.name, shots=outcomes,
+        return GenerationResult(provider=ctx.provider.name, shots=outcomes, warnings=warnings,
                                 timeline=timeline_output(ctx, timeline, params.timeline, self.name))
 
 
@@ -503,8 +522,9 @@ class FillGap(Generative):
             raise OperationError(f"Gap(s) {', '.join(long)} are longer than max_frames ({params.max_frames}).",
                                  field="params.max_frames")
         refs = references(ctx, params, [])
+        gate = IdentityGate.for_job(ctx, params.characters)
         check_before_sending(ctx, params, {DataKind.plate}, refs)
-        recorder, outcomes = Recorder(ctx, self, params), []
+        recorder, outcomes, warnings = Recorder(ctx, self, params), [], []
         for n, (index, gap) in enumerate(chosen):
             span = (n / len(chosen), (n + 1) / len(chosen))
             rate = gap.duration().rate
@@ -519,22 +539,28 @@ class FillGap(Generative):
                     anchors.append(image)
             ctx.progress(span[0], f"gap {n + 1} of {len(chosen)}: {wanted} frames")
             size = self._size(anchors)
-            request = GenerationRequest(
-                task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=params.seed,
-                frames=wanted, fps=rate, width=size[0] if size else None, height=size[1] if size else None,
-                options=dict(params.options), inputs=[*anchors, *refs])
-            generated = ctx.generate(request, span)
-            frames = as_frames(ctx, generated, wanted, f"fill_{n + 1:02d}")
+
+            def attempt(seed, n=n, wanted=wanted, rate=rate, size=size, anchors=anchors, span=span):
+                request = GenerationRequest(
+                    task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=seed,
+                    frames=wanted, fps=rate, width=size[0] if size else None, height=size[1] if size else None,
+                    options=dict(params.options), inputs=[*anchors, *refs])
+                generated = ctx.generate(request, span)
+                return generated, as_frames(ctx, generated, wanted, f"fill_{n + 1:02d}_{generated.seed}")
+
+            (generated, frames), _, identity = gated(gate, params.seed, 1, attempt, lambda g: g[1])
             if len(frames) < wanted:
                 notes.append(f"{ctx.provider.name} made {len(frames)} of the {wanted} frames asked for")
             clip = place_new_clip(ctx, recorder, timeline, f"fill_{track.name or 'V'}_{n + 1:02d}", frames,
                                   generated, [(a.path, a.role, image_type(a.path)) for a in anchors], rate,
-                                  record_range(timeline, gap).start_time, {"fills_gap": n + 1},
-                                  params.characters)
+                                  record_range(timeline, gap).start_time,
+                                  {"fills_gap": n + 1, **identity_fact(identity)}, params.characters)
+            if identity is not None and not identity.passed:
+                warnings.append(failing_warning(clip.name, identity, params.characters))
             outcomes.append(ShotOutcome(shot=f"gap {n + 1}", clip=clip.name, frames=len(frames),
-                                        model=generated.model, seed=generated.seed, notes=notes))
+                                        model=generated.model, seed=generated.seed, identity=identity, notes=notes))
         ctx.progress(1.0, f"{len(outcomes)} gap(s) filled")
-        return GenerationResult(provider=ctx.provider.name, shots=outcomes,
+        return GenerationResult(provider=ctx.provider.name, shots=outcomes, warnings=warnings,
                                 timeline=timeline_output(ctx, timeline, params.timeline, self.name))
 
     @staticmethod
@@ -592,25 +618,43 @@ class GenerateImage(Generative):
         return kinds
 
     def run(self, ctx: JobContext, params: GenerateImageParams) -> GenerationResult:
+        gate = IdentityGate.for_job(ctx, params.characters)  # even without references sent: who it must show
         inputs = references(ctx, params, [])
         if params.reference:
             inputs.insert(0, InputImage(REFERENCE, ctx.asset_path(params.reference), DataKind.reference,
                                         params.reference))
         check_before_sending(ctx, params, set(), inputs)
-        ctx.progress(0.0, f"asking {ctx.provider.name} for {params.count} image(s)")
-        request = GenerationRequest(task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt,
-                                    seed=params.seed, width=params.width, height=params.height,
-                                    count=params.count, options=dict(params.options), inputs=inputs)
-        generated = ctx.generate(request, (0.0, 0.95))
-        if not generated.files:
-            raise OperationError(f"{ctx.provider.name} returned no image")
+        attempts = gate.attempts if gate else 1
+
+        def attempt(seed: int | None):
+            n = len(tried)
+            tried.append(seed)
+            ctx.progress(0.95 * n / attempts, f"asking {ctx.provider.name} for {params.count} image(s)"
+                         + (f" (attempt {n + 1} of {attempts}, identity gate)" if n else ""))
+            request = GenerationRequest(task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt,
+                                        seed=seed, width=params.width, height=params.height,
+                                        count=params.count, options=dict(params.options), inputs=inputs)
+            generated = ctx.generate(request, (0.95 * n / attempts, 0.95 * (n + 1) / attempts))
+            if not generated.files:
+                raise OperationError(f"{ctx.provider.name} returned no image")
+            return generated
+
+        tried: list[int | None] = []
+        generated, _files, identity = gated(gate, params.seed, params.count, attempt, lambda g: list(g.files))
         recorder = Recorder(ctx, self, params)
         ingredients = [(i.path, i.role, image_type(i.path)) for i in inputs]
         images = [recorder.store(path, f"image_{i + 1:02d}{path.suffix or '.png'}", generated, ingredients)
                   for i, path in enumerate(generated.files)]
         notes = conditioning_note(ctx, params, [])
+        warnings = []
         if len(images) < params.count:
             notes.append(f"{ctx.provider.name} made {len(images)} of the {params.count} images asked for")
+        if identity is not None and identity.attempts > 1:
+            notes.append(f"identity gate: {identity.attempts} generations (seeds {', '.join(map(str, tried))}); "
+                         f"kept seed {generated.seed}")
+        if identity is not None and not identity.passed:
+            warnings.append(failing_warning("generate_image", identity, params.characters))
         ctx.progress(1.0, f"{len(images)} image(s)")
-        return GenerationResult(provider=ctx.provider.name, images=images, notes=notes)
+        return GenerationResult(provider=ctx.provider.name, images=images, identity=identity, notes=notes,
+                                warnings=warnings)
 
