@@ -11,7 +11,9 @@ attempt is kept, and one that never passed is delivered with `identity.passed = 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -67,12 +69,18 @@ class IdentityGate:
 
     # -- scoring ---------------------------------------------------------------------------------------------
 
-    def frame_distance(self, rgb: np.ndarray) -> float | None:
-        """The worst character's distance to its nearest face in the frame (None: no face at all)."""
-        faces = self.model.detect(rgb)
+    def frame_distance(self, image: np.ndarray, bgr: bool = False) -> float | None:
+        """The worst character's distance to its nearest face in the frame (None: no face at all). A BGR frame
+        (as OpenCV decodes it) is read as is: detection and landmarks do not depend on the channel order (as
+        check_consistency measured), so only the aligned chips are turned to RGB for the embedding."""
+        faces = self.model.detect(image)
         if not faces:
             return None
-        embeddings = self.model.embed(rgb, faces)
+        if bgr:
+            chips = [np.ascontiguousarray(self.model.align(image, f).chip[:, :, ::-1]) for f in faces]
+            embeddings = self.model.embed_chips(chips)
+        else:
+            embeddings = self.model.embed(image, faces)
         worst = 0.0
         for refs in self.bible.values():
             # distance of every face to every reference of this character: its best match in the frame
@@ -80,12 +88,17 @@ class IdentityGate:
             worst = max(worst, float(d.min()))
         return worst
 
-    def score(self, frames: Sequence[np.ndarray]) -> Verdict:
-        distances = [d for d in map(self.frame_distance, frames) if d is not None]
-        return Verdict(max(distances) if distances else None, len(frames))
-
     def score_files(self, paths: Sequence[Path]) -> Verdict:
-        return self.score([read_rgb(p) for p in paths])
+        return self.score(read_ahead(paths), bgr=True)
+
+    def score(self, frames: Iterable[np.ndarray], bgr: bool = False) -> Verdict:
+        count, distances = 0, []
+        for frame in frames:
+            count += 1
+            d = self.frame_distance(frame, bgr)
+            if d is not None:
+                distances.append(d)
+        return Verdict(max(distances) if distances else None, count)
 
     def facts(self, verdict: Verdict, attempts: int) -> IdentityFacts:
         d = verdict.distance
@@ -95,13 +108,28 @@ class IdentityGate:
                              frames=verdict.frames)
 
 
-def read_rgb(path: Path) -> np.ndarray:
+def read_ahead(paths: Sequence[Path], depth: int = 2) -> Iterator[np.ndarray]:
+    """The frames in order, the next `depth` decoded on a thread while the face engine works on this one:
+    decoding a 1080p PNG costs about a quarter of the engine's time on it, and OpenCV decodes without the GIL,
+    so overlapped it all but disappears from the gate's cost (bench/bench_identity_gate.py)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="identity-gate-read") as pool:
+        pending = deque(pool.submit(read_bgr, p) for p in paths[:depth])
+        following = iter(paths[depth:])
+        while pending:
+            frame = pending.popleft().result()
+            nxt = next(following, None)
+            if nxt is not None:
+                pending.append(pool.submit(read_bgr, nxt))
+            yield frame
+
+
+def read_bgr(path: Path) -> np.ndarray:
     import cv2
 
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise OperationError(f"the identity gate could not read the generated image {Path(path).name}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return bgr
 
 
 def first_seed(seed: int | None) -> int:
