@@ -140,3 +140,38 @@ def test_extend_shot_with_a_character_is_gated_and_the_take_carries_the_verdict(
     facts = clip.metadata["shotbridge"]
     assert facts["identity"]["passed"] is True and facts["identity"]["attempts"] == 2
     assert facts["identity"]["score"] > 0.9 and facts["model"]
+
+
+def test_inpaint_naming_a_character_gates_every_frame_and_marks_a_take_that_fails(world, project):
+    _backend, client, fake, root = world
+    movie = sample_movie(root / "inpaint.mp4", seconds_per_shot=1.0, size=(320, 240))
+    timeline = otio.schema.Timeline(name="cut")
+    track = otio.schema.Track(name="V1")
+    track.append(otio.schema.Clip(name="sh030", source_range=otio.opentime.TimeRange(T(0, RATE), T(2, RATE)),
+                                  media_reference=otio.schema.ExternalReference(
+                                      str(movie), available_range=otio.opentime.TimeRange(T(0, RATE), T(48, RATE)))))
+    timeline.tracks.append(track)
+    sent = upload_timeline(client, project.id, timeline)
+    mask = root / "mask.png"
+    Image.fromarray(np.full((240, 320), 255, np.uint8)).save(mask)
+    mask_sha = client.upload(project.id, mask).sha256
+    client.set_policy(project.id, ProjectPolicy(identity_attempts=2))
+    try:
+        fake.seed_images.update({6000: photo("alex_lacamoire/img1.jpg"), 6001: photo("biden/biden.jpg")})
+        job = client.run(project.id, "inpaint", {"timeline": sent.sha256, "media": sent.media, "mask": mask_sha,
+                                                 "prompt": "clean plate", "characters": ["Obama"], "seed": 6000,
+                                                 "use_bible": False})
+    finally:
+        client.set_policy(project.id, ProjectPolicy())
+    assert job.status == JobStatus.succeeded, job.error
+    (outcome,) = job.result["shots"]
+    assert outcome["frames"] == 2
+    identity = outcome["identity"]
+    assert identity["passed"] is False and identity["attempts"] == 2 and identity["frames"] == 2
+    (warning,) = job.result["warnings"]
+    assert "sh030" in warning and "identity gate FAILED" in warning
+    result = otio.adapters.read_from_string(client.download(project.id, job.result["timeline"]["sha256"])
+                                            .read_text(), "otio_json")
+    (clip,) = result.find_clips()
+    take = clip.media_references()[outcome["take"]]
+    assert take.metadata["shotbridge"]["identity"]["passed"] is False

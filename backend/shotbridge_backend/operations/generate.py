@@ -251,6 +251,9 @@ class PerFrame(Generative):
     """Each frame of each shot through the provider; the frames come back as a take on the clip."""
 
     take_prefix = ""
+    # Each frame is gated when the job names characters: an inpaint can change who a frame shows. Not on
+    # the shot's own list: filling a rig on a frame where the character is off-screen must not fail.
+    identity_gated = True
 
     def inputs(self, ctx: JobContext, params: ShotParams) -> list[InputImage]:
         return []
@@ -266,20 +269,21 @@ class PerFrame(Generative):
                                  "raise max_frames.", field="params.max_frames")
         extra = self.inputs(ctx, params)
         refs = {s.name: references(ctx, params, s.characters) for s in shots}
+        gate = IdentityGate.for_job(ctx, params.characters) if self.identity_gated else None
         check_before_sending(ctx, params, set(self.input_kinds) | {i.kind for i in extra},
                              [r for rs in refs.values() for r in rs])
-        recorder, outcomes = Recorder(ctx, self, params), []
+        recorder, outcomes, warnings = Recorder(ctx, self, params), [], []
         total = sum(s.end_frame - s.start_frame for s in shots) or 1
         done = 0
         for shot in shots:
             key = next_take_key(shot.clip, self.take_prefix)
             name = recorder.stem(f"{shot.name}_{key}")
-            outputs, generated = [], None
+            outputs, generated, verdicts = [], None, []
             source = open_shot(shot)
             if is_still(source):  # a still held on the cut: one request, and the take is a still too
                 try:
                     outcomes.append(self._still(ctx, params, shot, source, key, name, extra, refs[shot.name],
-                                                recorder, (done / total, (done + 1) / total)))
+                                                recorder, (done / total, (done + 1) / total), gate))
                 finally:
                     source.close()
                 done += shot.end_frame - shot.start_frame
@@ -290,13 +294,22 @@ class PerFrame(Generative):
                     ctx.progress(span[0], f"{shot.name}: frame {frame - shot.start_frame + 1} of "
                                           f"{shot.end_frame - shot.start_frame}")
                     plate = write_frame(ctx, source, frame, f"{shot.name}_{frame}")
-                    request = GenerationRequest(
-                        task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt,
-                        seed=params.seed, options=dict(params.options),
-                        inputs=[InputImage(IMAGE, plate, DataKind.plate, shot.sha256), *extra, *refs[shot.name]])
-                    generated = ctx.generate(request, span)
-                    if not generated.files:
-                        raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name} frame {frame}")
+
+                    def attempt(seed, plate=plate, frame=frame, span=span, shot=shot):
+                        request = GenerationRequest(
+                            task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt,
+                            seed=seed, options=dict(params.options),
+                            inputs=[InputImage(IMAGE, plate, DataKind.plate, shot.sha256), *extra,
+                                    *refs[shot.name]])
+                        generated = ctx.generate(request, span)
+                        if not generated.files:
+                            raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name} "
+                                                 f"frame {frame}")
+                        return generated
+
+                    generated, _files, verdict = gated(gate, params.seed, 1, attempt, lambda g: g.files[:1])
+                    if verdict is not None:
+                        verdicts.append(verdict)
                     ingredients = [(plate, f"{shot.media_name} frame {frame}", "image/png")]
                     ingredients += [(i.path, i.role, image_type(i.path)) for i in extra]
                     outputs.append(recorder.store(generated.files[0], f"{name}.{frame:04d}.png", generated,
@@ -304,13 +317,18 @@ class PerFrame(Generative):
                     done += 1
             finally:
                 source.close()
-            facts = recorder.facts(generated, outputs, params.characters or shot.characters, **self.fact_extra())
+            identity = sequence_identity(verdicts)
+            facts = recorder.facts(generated, outputs, params.characters or shot.characters,
+                                   **self.fact_extra(), **identity_fact(identity))
             ref = sequence_ref(name, outputs, shot.start_frame, shot_rate(shot), shot.clip.trimmed_range(), facts)
             add_take(shot.clip, ref, key)
+            if identity is not None and not identity.passed:
+                warnings.append(failing_warning(f"{shot.name} take {key}", identity, params.characters))
             outcomes.append(ShotOutcome(shot=shot.name, take=key, frames=len(outputs), model=generated.model,
-                                        seed=generated.seed, notes=conditioning_note(ctx, params, shot.characters)))
+                                        seed=generated.seed, identity=identity,
+                                        notes=conditioning_note(ctx, params, shot.characters)))
         ctx.progress(1.0, f"{len(outcomes)} take(s)")
-        return GenerationResult(provider=ctx.provider.name, shots=outcomes,
+        return GenerationResult(provider=ctx.provider.name, shots=outcomes, warnings=warnings,
                                 timeline=timeline_output(ctx, timeline, params.timeline, self.name))
 
     def fact_extra(self) -> dict[str, Any]:
@@ -318,25 +336,45 @@ class PerFrame(Generative):
 
     def _still(self, ctx: JobContext, params: ShotParams, shot: TimelineShot, source, key: str, name: str,
                extra: list[InputImage], refs: list[InputImage], recorder: Recorder,
-               span: tuple[float, float]) -> ShotOutcome:
+               span: tuple[float, float], gate: IdentityGate | None = None) -> ShotOutcome:
         ctx.progress(span[0], f"{shot.name}: a still image")
         plate = write_frame(ctx, source, 0, f"{shot.name}_still")
-        request = GenerationRequest(
-            task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=params.seed,
-            options=dict(params.options), inputs=[InputImage(IMAGE, plate, DataKind.plate, shot.sha256), *extra, *refs])
-        generated = ctx.generate(request, span)
-        if not generated.files:
-            raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name}")
+
+        def attempt(seed):
+            request = GenerationRequest(
+                task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=seed,
+                options=dict(params.options),
+                inputs=[InputImage(IMAGE, plate, DataKind.plate, shot.sha256), *extra, *refs])
+            generated = ctx.generate(request, span)
+            if not generated.files:
+                raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name}")
+            return generated
+
+        generated, _files, identity = gated(gate, params.seed, 1, attempt, lambda g: g.files[:1])
         ingredients = [(plate, shot.media_name, "image/png"), *((i.path, i.role, image_type(i.path)) for i in extra)]
         output = recorder.store(generated.files[0], f"{name}.png", generated, ingredients)
-        facts = recorder.facts(generated, [output], params.characters or shot.characters, **self.fact_extra())
+        facts = recorder.facts(generated, [output], params.characters or shot.characters, **self.fact_extra(),
+                               **identity_fact(identity))
         ref = otio.schema.ExternalReference(target_url=f"./{name}.png", available_range=shot.clip.trimmed_range())
         set_facts(ref, facts)
         ref.metadata["shotbridge"]["frames"] = [output.sha256]
         add_take(shot.clip, ref, key)
         return ShotOutcome(shot=shot.name, take=key, frames=1, model=generated.model, seed=generated.seed,
-                           notes=[*conditioning_note(ctx, params, shot.characters),
+                           identity=identity, notes=[*conditioning_note(ctx, params, shot.characters),
                                   f"{shot.media_name} is a still image: one request, and the take is a still"])
+
+
+def sequence_identity(verdicts: list[IdentityFacts]) -> IdentityFacts | None:
+    """One verdict for a take gated frame by frame: it passes when every frame did; its distance is the worst
+    frame's and its attempts the most any frame needed."""
+    if not verdicts:
+        return None
+    distances = [v.distance for v in verdicts if v.distance is not None]
+    worst = max(distances) if distances else None
+    return verdicts[0].model_copy(update={
+        "passed": all(v.passed for v in verdicts), "distance": worst,
+        "score": None if worst is None else round(1.0 - worst * worst / 4.0, 4),
+        "attempts": max(v.attempts for v in verdicts), "frames": sum(v.frames for v in verdicts)})
 
 
 def is_still(source) -> bool:
@@ -370,6 +408,7 @@ class RemoveBackground(PerFrame):
     params = ShotParams
     task = Task.remove_background
     take_prefix = "matte"
+    identity_gated = False  # a matte shows no one
 
     def fact_extra(self) -> dict[str, Any]:
         return {"kind": "matte", "channel": "rgba.red"}  # grey mattes: any channel holds the matte
