@@ -104,6 +104,14 @@ def test_a_character_with_no_reference_is_refused_before_anything_is_sent(world,
     assert [p for p in fake.paths("POST")[before:] if p in ("/prompt", "/upload/image")] == []
 
 
+def test_a_character_the_bible_does_not_know_is_refused_naming_those_it_has(world, project):
+    _backend, client, fake, _root = world
+    before = len(fake.paths("POST"))
+    with pytest.raises(JobFailed, match=r"No character 'Obamma'.*Nobody, Obama"):
+        client.run(project.id, "generate_image", {"prompt": "portrait", "characters": ["Obamma"], "use_bible": False})
+    assert [p for p in fake.paths("POST")[before:] if p in ("/prompt", "/upload/image")] == []
+
+
 def test_a_reference_photo_with_no_face_never_enters_the_bible(world, project):
     _backend, client, _fake, root = world
     from skimage import data

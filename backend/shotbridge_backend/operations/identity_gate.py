@@ -56,6 +56,7 @@ class IdentityGate:
         is sent, a character with no reference photo: there would be nothing to hold the result to."""
         if not names:
             return None
+        ctx.references(list(names))  # a name the bible does not know is refused here, with the names it has
         bible = ctx.bible()
         missing = [n for n in names if not bible.get(n)]
         if missing:
