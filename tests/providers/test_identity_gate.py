@@ -183,3 +183,26 @@ def test_inpaint_naming_a_character_gates_every_frame_and_marks_a_take_that_fail
     (clip,) = result.find_clips()
     take = clip.media_references()[outcome["take"]]
     assert take.metadata["shotbridge"]["identity"]["passed"] is False
+
+
+def test_fill_gap_with_a_character_keeps_the_best_of_its_attempts(world, project):
+    _backend, client, fake, root = world
+    movie = sample_movie(root / "fill.mp4", seconds_per_shot=1.0, size=(320, 240))
+    timeline = otio.schema.Timeline(name="cut")
+    track = otio.schema.Track(name="V1")
+    available = otio.opentime.TimeRange(T(0, RATE), T(48, RATE))
+    for name, start in (("sh010", 0), (None, 0), ("sh020", 24)):
+        rng = otio.opentime.TimeRange(T(start, RATE), T(4, RATE))
+        track.append(otio.schema.Gap(source_range=rng) if name is None else otio.schema.Clip(
+            name=name, source_range=rng, media_reference=otio.schema.ExternalReference(str(movie), available)))
+    timeline.tracks.append(track)
+    sent = upload_timeline(client, project.id, timeline)
+    # three attempts: a stranger, nobody (no face), the character
+    fake.seed_images.update({7000: photo("lin_manuel_miranda/lin-manuel-miranda.png"),
+                             7001: np.full((240, 320, 3), 0.5, np.float32), 7002: photo("obama/obama-1080p.jpg")})
+    job = client.run(project.id, "fill_gap", {"timeline": sent.sha256, "media": sent.media, "prompt": "bridge",
+                                              "characters": ["Obama"], "seed": 7000, "use_bible": False})
+    assert job.status == JobStatus.succeeded, job.error
+    (outcome,) = job.result["shots"]
+    assert outcome["seed"] == 7002 and outcome["identity"]["passed"] is True
+    assert outcome["identity"]["attempts"] == 3 and job.result["warnings"] == []
