@@ -376,6 +376,7 @@ class JobRunner:
             add_generated=lambda path, name, media_type, generation, ingredients: self._add_generated(
                 job, path, name, media_type, generation, ingredients),
             check_policy=(lambda kinds: self._gate(job, adapter, kinds)) if adapter else None,
+            policy=lambda: load_policy(self.db, job.project_id),
         )
         line.open = lambda: self._session(job, adapter, ctx, work_dir, line)
         try:

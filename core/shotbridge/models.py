@@ -233,6 +233,14 @@ class ProjectPolicy(_Model):
     max_retention_days: int = Field(default=0, ge=0, description="Longest retention a cloud provider may have")
     regions: list[str] = Field(default_factory=list,
                                description="Data locations a cloud provider may use; empty: any")
+    # The identity gate's settings live here because the policy is the project's one settings record.
+    identity_threshold: float | None = Field(
+        default=None, gt=0, le=2,
+        description="Identity gate: the largest face distance a generated image may have from the bible "
+                    "(default: the face model's own, 0.6 for dlib)")
+    identity_attempts: int = Field(default=3, ge=1, le=10,
+                                   description="Identity gate: generations (new seed each) before a take is "
+                                               "delivered marked as failing")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

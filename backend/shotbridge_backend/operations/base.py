@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from shotbridge.models import DataKind, OutputRef
+from shotbridge.models import DataKind, OutputRef, ProjectPolicy
 from shotbridge.safenames import safe_name, unique_name
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class JobContext:
         references: Callable[[list[str]], list[tuple[str, str]]] | None = None,
         add_generated: Callable[..., OutputRef] | None = None,
         check_policy: Callable[[set[DataKind]], None] | None = None,
+        policy: Callable[[], ProjectPolicy] = ProjectPolicy,
     ):
         self.job_id = job_id
         self.project_id = project_id
@@ -63,6 +64,7 @@ class JobContext:
         self._references = references
         self._add_generated = add_generated
         self._check_policy = check_policy
+        self._policy = policy
         self._output_names: dict[str, str] = {}  # casefolded -> as given
 
     def asset_path(self, sha256: str) -> Path:
@@ -98,6 +100,10 @@ class JobContext:
     def bible(self) -> dict[str, list[list[float]]]:
         """The project's character bible: {name: [identity embedding, ...]}."""
         return self._bible()
+
+    def policy(self) -> ProjectPolicy:
+        """The project's policy, which also holds its identity-gate settings."""
+        return self._policy()
 
     def generate(self, request: GenerationRequest, span: tuple[float, float] = (0.0, 1.0)) -> Generated:
         """Send a request to the job's provider: policy-checked, audited, retried, cancelable. The provider's

@@ -19,7 +19,7 @@ from typing import Any
 import opentimelineio as otio
 from pydantic import BaseModel, Field, model_validator
 
-from shotbridge.exchange.facts import Facts, set_facts
+from shotbridge.exchange.facts import Facts, IdentityFacts, set_facts
 from shotbridge.exchange.takes import add_take, next_take_key, place_on_track
 from shotbridge.hashing import sha256_json
 from shotbridge.models import AssetRef, DataKind, OutputRef, PickedAssetRef, TimelineRef
@@ -36,6 +36,7 @@ from ..providers.base import (
     Task,
 )
 from .base import JobContext, Operation, OperationError
+from .identity_gate import IdentityGate, failing_warning, gated
 from .timeline_input import TimelineShot, load_timeline, shots_of, timeline_output
 
 AI_TRACK = "ShotBridge AI"
@@ -74,6 +75,8 @@ class ShotOutcome(BaseModel):
     frames: int
     model: str
     seed: int | None = None
+    identity: IdentityFacts | None = Field(default=None, description="The identity gate's verdict (with "
+                                                                     "bible characters)")
     notes: list[str] = Field(default_factory=list)
 
 
@@ -81,8 +84,12 @@ class GenerationResult(BaseModel):
     provider: str
     timeline: OutputRef | None = Field(default=None, description="The timeline with the new takes or clips")
     images: list[OutputRef] = Field(default_factory=list, description="generate_image: the images")
+    identity: IdentityFacts | None = Field(default=None, description="generate_image: the identity gate's "
+                                                                     "verdict on the images kept")
     shots: list[ShotOutcome] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="What the user must look at: takes that "
+                                                                  "failed the identity gate")
 
 
 # -- shared machinery --------------------------------------------------------------------------------------
@@ -244,6 +251,9 @@ class PerFrame(Generative):
     """Each frame of each shot through the provider; the frames come back as a take on the clip."""
 
     take_prefix = ""
+    # Each frame is gated when the job names characters: an inpaint can change who a frame shows. Not on
+    # the shot's own list: filling a rig on a frame where the character is off-screen must not fail.
+    identity_gated = True
 
     def inputs(self, ctx: JobContext, params: ShotParams) -> list[InputImage]:
         return []
@@ -259,20 +269,21 @@ class PerFrame(Generative):
                                  "raise max_frames.", field="params.max_frames")
         extra = self.inputs(ctx, params)
         refs = {s.name: references(ctx, params, s.characters) for s in shots}
+        gate = IdentityGate.for_job(ctx, params.characters) if self.identity_gated else None
         check_before_sending(ctx, params, set(self.input_kinds) | {i.kind for i in extra},
                              [r for rs in refs.values() for r in rs])
-        recorder, outcomes = Recorder(ctx, self, params), []
+        recorder, outcomes, warnings = Recorder(ctx, self, params), [], []
         total = sum(s.end_frame - s.start_frame for s in shots) or 1
         done = 0
         for shot in shots:
             key = next_take_key(shot.clip, self.take_prefix)
             name = recorder.stem(f"{shot.name}_{key}")
-            outputs, generated = [], None
+            outputs, generated, verdicts = [], None, []
             source = open_shot(shot)
             if is_still(source):  # a still held on the cut: one request, and the take is a still too
                 try:
                     outcomes.append(self._still(ctx, params, shot, source, key, name, extra, refs[shot.name],
-                                                recorder, (done / total, (done + 1) / total)))
+                                                recorder, (done / total, (done + 1) / total), gate))
                 finally:
                     source.close()
                 done += shot.end_frame - shot.start_frame
@@ -283,13 +294,22 @@ class PerFrame(Generative):
                     ctx.progress(span[0], f"{shot.name}: frame {frame - shot.start_frame + 1} of "
                                           f"{shot.end_frame - shot.start_frame}")
                     plate = write_frame(ctx, source, frame, f"{shot.name}_{frame}")
-                    request = GenerationRequest(
-                        task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt,
-                        seed=params.seed, options=dict(params.options),
-                        inputs=[InputImage(IMAGE, plate, DataKind.plate, shot.sha256), *extra, *refs[shot.name]])
-                    generated = ctx.generate(request, span)
-                    if not generated.files:
-                        raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name} frame {frame}")
+
+                    def attempt(seed, plate=plate, frame=frame, span=span, shot=shot):
+                        request = GenerationRequest(
+                            task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt,
+                            seed=seed, options=dict(params.options),
+                            inputs=[InputImage(IMAGE, plate, DataKind.plate, shot.sha256), *extra,
+                                    *refs[shot.name]])
+                        generated = ctx.generate(request, span)
+                        if not generated.files:
+                            raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name} "
+                                                 f"frame {frame}")
+                        return generated
+
+                    generated, _files, verdict = gated(gate, params.seed, 1, attempt, lambda g: g.files[:1])
+                    if verdict is not None:
+                        verdicts.append(verdict)
                     ingredients = [(plate, f"{shot.media_name} frame {frame}", "image/png")]
                     ingredients += [(i.path, i.role, image_type(i.path)) for i in extra]
                     outputs.append(recorder.store(generated.files[0], f"{name}.{frame:04d}.png", generated,
@@ -297,13 +317,18 @@ class PerFrame(Generative):
                     done += 1
             finally:
                 source.close()
-            facts = recorder.facts(generated, outputs, params.characters or shot.characters, **self.fact_extra())
+            identity = sequence_identity(verdicts)
+            facts = recorder.facts(generated, outputs, params.characters or shot.characters,
+                                   **self.fact_extra(), **identity_fact(identity))
             ref = sequence_ref(name, outputs, shot.start_frame, shot_rate(shot), shot.clip.trimmed_range(), facts)
             add_take(shot.clip, ref, key)
+            if identity is not None and not identity.passed:
+                warnings.append(failing_warning(f"{shot.name} take {key}", identity, params.characters))
             outcomes.append(ShotOutcome(shot=shot.name, take=key, frames=len(outputs), model=generated.model,
-                                        seed=generated.seed, notes=conditioning_note(ctx, params, shot.characters)))
+                                        seed=generated.seed, identity=identity,
+                                        notes=conditioning_note(ctx, params, shot.characters)))
         ctx.progress(1.0, f"{len(outcomes)} take(s)")
-        return GenerationResult(provider=ctx.provider.name, shots=outcomes,
+        return GenerationResult(provider=ctx.provider.name, shots=outcomes, warnings=warnings,
                                 timeline=timeline_output(ctx, timeline, params.timeline, self.name))
 
     def fact_extra(self) -> dict[str, Any]:
@@ -311,25 +336,45 @@ class PerFrame(Generative):
 
     def _still(self, ctx: JobContext, params: ShotParams, shot: TimelineShot, source, key: str, name: str,
                extra: list[InputImage], refs: list[InputImage], recorder: Recorder,
-               span: tuple[float, float]) -> ShotOutcome:
+               span: tuple[float, float], gate: IdentityGate | None = None) -> ShotOutcome:
         ctx.progress(span[0], f"{shot.name}: a still image")
         plate = write_frame(ctx, source, 0, f"{shot.name}_still")
-        request = GenerationRequest(
-            task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=params.seed,
-            options=dict(params.options), inputs=[InputImage(IMAGE, plate, DataKind.plate, shot.sha256), *extra, *refs])
-        generated = ctx.generate(request, span)
-        if not generated.files:
-            raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name}")
+
+        def attempt(seed):
+            request = GenerationRequest(
+                task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=seed,
+                options=dict(params.options),
+                inputs=[InputImage(IMAGE, plate, DataKind.plate, shot.sha256), *extra, *refs])
+            generated = ctx.generate(request, span)
+            if not generated.files:
+                raise OperationError(f"{ctx.provider.name} returned nothing for {shot.name}")
+            return generated
+
+        generated, _files, identity = gated(gate, params.seed, 1, attempt, lambda g: g.files[:1])
         ingredients = [(plate, shot.media_name, "image/png"), *((i.path, i.role, image_type(i.path)) for i in extra)]
         output = recorder.store(generated.files[0], f"{name}.png", generated, ingredients)
-        facts = recorder.facts(generated, [output], params.characters or shot.characters, **self.fact_extra())
+        facts = recorder.facts(generated, [output], params.characters or shot.characters, **self.fact_extra(),
+                               **identity_fact(identity))
         ref = otio.schema.ExternalReference(target_url=f"./{name}.png", available_range=shot.clip.trimmed_range())
         set_facts(ref, facts)
         ref.metadata["shotbridge"]["frames"] = [output.sha256]
         add_take(shot.clip, ref, key)
         return ShotOutcome(shot=shot.name, take=key, frames=1, model=generated.model, seed=generated.seed,
-                           notes=[*conditioning_note(ctx, params, shot.characters),
+                           identity=identity, notes=[*conditioning_note(ctx, params, shot.characters),
                                   f"{shot.media_name} is a still image: one request, and the take is a still"])
+
+
+def sequence_identity(verdicts: list[IdentityFacts]) -> IdentityFacts | None:
+    """One verdict for a take gated frame by frame: it passes when every frame did; its distance is the worst
+    frame's and its attempts the most any frame needed."""
+    if not verdicts:
+        return None
+    distances = [v.distance for v in verdicts if v.distance is not None]
+    worst = max(distances) if distances else None
+    return verdicts[0].model_copy(update={
+        "passed": all(v.passed for v in verdicts), "distance": worst,
+        "score": None if worst is None else round(1.0 - worst * worst / 4.0, 4),
+        "attempts": max(v.attempts for v in verdicts), "frames": sum(v.frames for v in verdicts)})
 
 
 def is_still(source) -> bool:
@@ -363,6 +408,7 @@ class RemoveBackground(PerFrame):
     params = ShotParams
     task = Task.remove_background
     take_prefix = "matte"
+    identity_gated = False  # a matte shows no one
 
     def fact_extra(self) -> dict[str, Any]:
         return {"kind": "matte", "channel": "rgba.red"}  # grey mattes: any channel holds the matte
@@ -388,6 +434,10 @@ def place_new_clip(ctx: JobContext, recorder: Recorder, timeline: otio.schema.Ti
     except ValueError as exc:  # ExchangeError: the AI track is occupied there
         raise OperationError(str(exc)) from exc
     return clip
+
+
+def identity_fact(identity: IdentityFacts | None) -> dict[str, Any]:
+    return {"identity": identity} if identity is not None else {}
 
 
 def record_range(timeline: otio.schema.Timeline, item) -> otio.opentime.TimeRange:
@@ -422,8 +472,9 @@ class ExtendShot(Generative):
         timeline = load_timeline(ctx, params.timeline)
         shots = shots_of(ctx, timeline, params.media, params.shots or None)
         refs = {s.name: references(ctx, params, s.characters) for s in shots}
+        gates = {s.name: IdentityGate.for_job(ctx, params.characters or s.characters) for s in shots}
         check_before_sending(ctx, params, {DataKind.plate}, [r for rs in refs.values() for r in rs])
-        recorder, outcomes = Recorder(ctx, self, params), []
+        recorder, outcomes, warnings = Recorder(ctx, self, params), [], []
         sides = [(side, n) for side, n in (("before", params.frames_before), ("after", params.frames_after)) if n]
         jobs = [(shot, side, n) for shot in shots for side, n in sides]
         for index, (shot, side, wanted) in enumerate(jobs):
@@ -445,12 +496,16 @@ class ExtendShot(Generative):
             finally:
                 source.close()
             ctx.progress(span[0], f"{shot.name}: {wanted} frames {side}")
-            request = GenerationRequest(
-                task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=params.seed,
-                frames=wanted, fps=rate, width=size[0], height=size[1], options=dict(params.options),
-                inputs=[InputImage(FIRST_FRAME, anchor, DataKind.plate, shot.sha256), *refs[shot.name]])
-            generated = ctx.generate(request, span)
-            frames = as_frames(ctx, generated, wanted, f"{shot.name}_{side}")
+
+            def attempt(seed, shot=shot, side=side, wanted=wanted, rate=rate, size=size, anchor=anchor, span=span):
+                request = GenerationRequest(
+                    task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=seed,
+                    frames=wanted, fps=rate, width=size[0], height=size[1], options=dict(params.options),
+                    inputs=[InputImage(FIRST_FRAME, anchor, DataKind.plate, shot.sha256), *refs[shot.name]])
+                generated = ctx.generate(request, span)
+                return generated, as_frames(ctx, generated, wanted, f"{shot.name}_{side}_{generated.seed}")
+
+            (generated, frames), _, identity = gated(gates[shot.name], params.seed, 1, attempt, lambda g: g[1])
             if side == "before":
                 # Conditioned on the shot's first frame and played backwards, the new frames lead into it.
                 frames = frames[::-1]
@@ -458,13 +513,16 @@ class ExtendShot(Generative):
             notes = conditioning_note(ctx, params, shot.characters)
             if len(frames) < wanted:
                 notes.append(f"{ctx.provider.name} made {len(frames)} of the {wanted} frames asked for")
+            characters = params.characters or shot.characters
             clip = place_new_clip(ctx, recorder, timeline, f"{shot.name}_ext_{side}", frames, generated,
                                   [(anchor, f"{shot.media_name} frame {frame}", "image/png")], rate, start,
-                                  {"extends": shot.name, "side": side}, params.characters or shot.characters)
+                                  {"extends": shot.name, "side": side, **identity_fact(identity)}, characters)
+            if identity is not None and not identity.passed:
+                warnings.append(failing_warning(clip.name, identity, characters))
             outcomes.append(ShotOutcome(shot=shot.name, clip=clip.name, frames=len(frames), model=generated.model,
-                                        seed=generated.seed, notes=notes))
+                                        seed=generated.seed, identity=identity, notes=notes))
         ctx.progress(1.0, f"{len(outcomes)} extension(s)")
-        return GenerationResult(provider=ctx.provider.name, shots=outcomes,
+        return GenerationResult(provider=ctx.provider.name, shots=outcomes, warnings=warnings,
                                 timeline=timeline_output(ctx, timeline, params.timeline, self.name))
 
 
@@ -503,8 +561,9 @@ class FillGap(Generative):
             raise OperationError(f"Gap(s) {', '.join(long)} are longer than max_frames ({params.max_frames}).",
                                  field="params.max_frames")
         refs = references(ctx, params, [])
+        gate = IdentityGate.for_job(ctx, params.characters)
         check_before_sending(ctx, params, {DataKind.plate}, refs)
-        recorder, outcomes = Recorder(ctx, self, params), []
+        recorder, outcomes, warnings = Recorder(ctx, self, params), [], []
         for n, (index, gap) in enumerate(chosen):
             span = (n / len(chosen), (n + 1) / len(chosen))
             rate = gap.duration().rate
@@ -519,22 +578,28 @@ class FillGap(Generative):
                     anchors.append(image)
             ctx.progress(span[0], f"gap {n + 1} of {len(chosen)}: {wanted} frames")
             size = self._size(anchors)
-            request = GenerationRequest(
-                task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=params.seed,
-                frames=wanted, fps=rate, width=size[0] if size else None, height=size[1] if size else None,
-                options=dict(params.options), inputs=[*anchors, *refs])
-            generated = ctx.generate(request, span)
-            frames = as_frames(ctx, generated, wanted, f"fill_{n + 1:02d}")
+
+            def attempt(seed, n=n, wanted=wanted, rate=rate, size=size, anchors=anchors, span=span):
+                request = GenerationRequest(
+                    task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=seed,
+                    frames=wanted, fps=rate, width=size[0] if size else None, height=size[1] if size else None,
+                    options=dict(params.options), inputs=[*anchors, *refs])
+                generated = ctx.generate(request, span)
+                return generated, as_frames(ctx, generated, wanted, f"fill_{n + 1:02d}_{generated.seed}")
+
+            (generated, frames), _, identity = gated(gate, params.seed, 1, attempt, lambda g: g[1])
             if len(frames) < wanted:
                 notes.append(f"{ctx.provider.name} made {len(frames)} of the {wanted} frames asked for")
             clip = place_new_clip(ctx, recorder, timeline, f"fill_{track.name or 'V'}_{n + 1:02d}", frames,
                                   generated, [(a.path, a.role, image_type(a.path)) for a in anchors], rate,
-                                  record_range(timeline, gap).start_time, {"fills_gap": n + 1},
-                                  params.characters)
+                                  record_range(timeline, gap).start_time,
+                                  {"fills_gap": n + 1, **identity_fact(identity)}, params.characters)
+            if identity is not None and not identity.passed:
+                warnings.append(failing_warning(clip.name, identity, params.characters))
             outcomes.append(ShotOutcome(shot=f"gap {n + 1}", clip=clip.name, frames=len(frames),
-                                        model=generated.model, seed=generated.seed, notes=notes))
+                                        model=generated.model, seed=generated.seed, identity=identity, notes=notes))
         ctx.progress(1.0, f"{len(outcomes)} gap(s) filled")
-        return GenerationResult(provider=ctx.provider.name, shots=outcomes,
+        return GenerationResult(provider=ctx.provider.name, shots=outcomes, warnings=warnings,
                                 timeline=timeline_output(ctx, timeline, params.timeline, self.name))
 
     @staticmethod
@@ -592,25 +657,43 @@ class GenerateImage(Generative):
         return kinds
 
     def run(self, ctx: JobContext, params: GenerateImageParams) -> GenerationResult:
+        gate = IdentityGate.for_job(ctx, params.characters)  # even without references sent: who it must show
         inputs = references(ctx, params, [])
         if params.reference:
             inputs.insert(0, InputImage(REFERENCE, ctx.asset_path(params.reference), DataKind.reference,
                                         params.reference))
         check_before_sending(ctx, params, set(), inputs)
-        ctx.progress(0.0, f"asking {ctx.provider.name} for {params.count} image(s)")
-        request = GenerationRequest(task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt,
-                                    seed=params.seed, width=params.width, height=params.height,
-                                    count=params.count, options=dict(params.options), inputs=inputs)
-        generated = ctx.generate(request, (0.0, 0.95))
-        if not generated.files:
-            raise OperationError(f"{ctx.provider.name} returned no image")
+        attempts = gate.attempts if gate else 1
+
+        def attempt(seed: int | None):
+            n = len(tried)
+            tried.append(seed)
+            ctx.progress(0.95 * n / attempts, f"asking {ctx.provider.name} for {params.count} image(s)"
+                         + (f" (attempt {n + 1} of {attempts}, identity gate)" if n else ""))
+            request = GenerationRequest(task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt,
+                                        seed=seed, width=params.width, height=params.height,
+                                        count=params.count, options=dict(params.options), inputs=inputs)
+            generated = ctx.generate(request, (0.95 * n / attempts, 0.95 * (n + 1) / attempts))
+            if not generated.files:
+                raise OperationError(f"{ctx.provider.name} returned no image")
+            return generated
+
+        tried: list[int | None] = []
+        generated, _files, identity = gated(gate, params.seed, params.count, attempt, lambda g: list(g.files))
         recorder = Recorder(ctx, self, params)
         ingredients = [(i.path, i.role, image_type(i.path)) for i in inputs]
         images = [recorder.store(path, f"image_{i + 1:02d}{path.suffix or '.png'}", generated, ingredients)
                   for i, path in enumerate(generated.files)]
         notes = conditioning_note(ctx, params, [])
+        warnings = []
         if len(images) < params.count:
             notes.append(f"{ctx.provider.name} made {len(images)} of the {params.count} images asked for")
+        if identity is not None and identity.attempts > 1:
+            notes.append(f"identity gate: {identity.attempts} generations (seeds {', '.join(map(str, tried))}); "
+                         f"kept seed {generated.seed}")
+        if identity is not None and not identity.passed:
+            warnings.append(failing_warning("generate_image", identity, params.characters))
         ctx.progress(1.0, f"{len(images)} image(s)")
-        return GenerationResult(provider=ctx.provider.name, images=images, notes=notes)
+        return GenerationResult(provider=ctx.provider.name, images=images, identity=identity, notes=notes,
+                                warnings=warnings)
 

@@ -13,6 +13,18 @@ KEY = "shotbridge"
 SCHEMA = 1
 
 
+class IdentityFacts(BaseModel):
+    """The identity gate's verdict on a generated take: how near the bible's characters it came."""
+
+    passed: bool
+    score: float | None = Field(description="Similarity to the bible, 1 - d^2/4 (1: identical); None: no face")
+    distance: float | None = Field(description="Worst character's face distance (None: no face found)")
+    threshold: float = Field(description="Largest distance that passes")
+    attempts: int = Field(ge=1, description="Generations made (a new seed each) before this one was kept")
+    face_model: str
+    frames: int = Field(default=1, description="Frames scored")
+
+
 class Facts(BaseModel):
     """What ShotBridge knows about a clip, take or marker. Unknown keys survive (extra="allow")."""
 
@@ -31,6 +43,8 @@ class Facts(BaseModel):
     asset_sha256: str | None = None
     provenance: str | None = Field(default=None, description="Reference to the Content Credentials manifest")
     findings: list[dict[str, Any]] = Field(default_factory=list)
+    identity: IdentityFacts | None = Field(default=None, description="The identity gate's verdict on a take "
+                                                                     "made with bible characters")
 
     def to_metadata(self) -> dict[str, Any]:
         # Only what is set: every key makes the file bigger for each of 10,000 clips.
