@@ -52,3 +52,24 @@ def make_session(tmp_path: Path):
     yield make
     for s in sessions:
         s.close()
+
+
+@pytest.fixture
+def comfy():
+    """comfy(**kwargs) -> a ComfyUI test double serving on 127.0.0.1 (its `url` set), stopped after the test."""
+    from live import LiveServer
+    from servers.comfyui import FakeComfyUI
+
+    started = []
+
+    def start(**kwargs) -> FakeComfyUI:
+        fake = FakeComfyUI(**kwargs)
+        live = LiveServer(fake.app).__enter__()
+        fake.url = live.url
+        started.append((fake, live))
+        return fake
+
+    yield start
+    for fake, live in started:
+        fake.close()
+        live.__exit__(None, None, None)

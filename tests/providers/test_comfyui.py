@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 import requests
-from live import LiveServer
 from PIL import Image, PngImagePlugin
 from servers.comfyui import FakeComfyUI
 
@@ -36,23 +35,6 @@ from shotbridge_backend.providers.base import (
 )
 from shotbridge_backend.providers.comfyui import WORKFLOWS, ComfyUIProvider, workflow_hash
 from shotbridge_backend.providers.session import PolicyRefused
-
-
-@pytest.fixture
-def comfy():
-    started: list[tuple[FakeComfyUI, LiveServer]] = []
-
-    def start(**kwargs) -> FakeComfyUI:
-        fake = FakeComfyUI(**kwargs)
-        live = LiveServer(fake.app).__enter__()
-        fake.url = live.url
-        started.append((fake, live))
-        return fake
-
-    yield start
-    for fake, live in started:
-        fake.close()
-        live.__exit__(None, None, None)
 
 
 def provider(fake: FakeComfyUI, **config) -> ComfyUIProvider:

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from live import LiveServer
-from servers.comfyui import FakeComfyUI
 
 from shotbridge_backend.providers.base import GenerationRequest, Task
 from shotbridge_backend.providers.comfyui import ComfyUIProvider, TemplateError, check_template, load_template
@@ -28,23 +26,6 @@ NESTED_MAP = {
     },
     "outputs": ["9"],
 }
-
-
-@pytest.fixture
-def comfy():
-    started: list[tuple[FakeComfyUI, LiveServer]] = []
-
-    def start(**kwargs) -> FakeComfyUI:
-        fake = FakeComfyUI(**kwargs)
-        live = LiveServer(fake.app).__enter__()
-        fake.url = live.url
-        started.append((fake, live))
-        return fake
-
-    yield start
-    for fake, live in started:
-        fake.close()
-        live.__exit__(None, None, None)
 
 
 def folder_with(tmp_path: Path, **doc) -> Path:

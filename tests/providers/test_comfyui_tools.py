@@ -9,30 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import requests
-from live import LiveServer
 from servers.comfyui import FakeComfyUI
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).with_name("data") / "comfyui_ui"
-
-
-@pytest.fixture
-def comfy():
-    started: list[tuple[FakeComfyUI, LiveServer]] = []
-
-    def start(**kwargs) -> FakeComfyUI:
-        fake = FakeComfyUI(**kwargs)
-        live = LiveServer(fake.app).__enter__()
-        fake.url = live.url
-        started.append((fake, live))
-        return fake
-
-    yield start
-    for fake, live in started:
-        fake.close()
-        live.__exit__(None, None, None)
 
 
 def tool(name: str, *args: str) -> subprocess.CompletedProcess:
