@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+SERVER_MODES = ("sqlite", "postgresql", "studio")  # studio: jobs run on a Celery worker process
+
 
 @pytest.fixture
 def cli(server, tmp_path):

@@ -15,6 +15,8 @@ from shotbridge.models import JobStatus
 from shotbridge.timeline_upload import upload_timeline
 from shotbridge_backend.demo import demo_timeline
 
+SERVER_MODES = ("sqlite", "postgresql", "studio")  # studio: jobs run on a Celery worker process
+
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 pytestmark = pytest.mark.skipif(not FACES.exists(), reason="../shared/faces is not beside the checkout")
 

@@ -24,6 +24,8 @@ from shotbridge.models import Job, JobStatus, OutputRef
 from shotbridge.safenames import is_plain
 from shotbridge.timeline_upload import upload_timeline
 
+SERVER_MODES = ("sqlite", "postgresql", "studio")  # studio: jobs run on a Celery worker process
+
 RATE = 24
 
 
