@@ -145,15 +145,15 @@ def _limit_memory(extra: int) -> None:
         import resource
     except ImportError:  # Windows: no rlimits; the time limit still holds
         return
-    try:
+    try:  # the limit counts what the child inherited, so it is set above the current address space
         with open("/proc/self/statm") as fh:
             current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        current = 0
-    resource.setrlimit(resource.RLIMIT_AS, (current + extra, current + extra))
+        resource.setrlimit(resource.RLIMIT_AS, (current + extra, current + extra))
+    except (OSError, ValueError):  # no /proc (macOS), or a hard limit already lower: the time limit still holds
+        pass
 
 
-def _child(conn, fn: Callable[..., Any], args: tuple, memory: int) -> None:
+def _child(conn, fn: Callable[..., Any], args: tuple, memory: int, what: str) -> None:
     faulthandler.disable()  # a crash here is expected and reported by the parent, not dumped on its stderr
     _limit_memory(memory)
     try:
@@ -161,7 +161,7 @@ def _child(conn, fn: Callable[..., Any], args: tuple, memory: int) -> None:
     except MemoryError:
         outcome = ("memory", None)
     except RecursionError:
-        outcome = ("error", ExchangeError("nested too deeply for the reader (recursion limit)"))
+        outcome = ("error", ExchangeError(f"{what}: nested too deeply for the reader (recursion limit)"))
     except ExchangeError as exc:
         outcome = ("error", exc)
     except BaseException as exc:  # noqa: BLE001 - anything the child raises is reported, never re-raised raw
@@ -181,7 +181,7 @@ def isolated(fn: Callable[..., Any], *args: Any, what: str, limits: Limits | Non
     for stream in (sys.stdout, sys.stderr):  # a forked child must not print what this process buffered
         stream.flush()
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(send, fn, args, limits.memory), daemon=True)
+    child = ctx.Process(target=_child, args=(send, fn, args, limits.memory, what), daemon=True)
     child.start()
     send.close()
     try:
