@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
@@ -37,3 +39,26 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+
+
+@contextmanager
+def backend_on_comfyui(root: Path):
+    """A real backend whose only generative provider `gpu` is a ComfyUI double on loopback: (backend, client,
+    the double). Everything is stopped on exit."""
+    from servers.comfyui import FakeComfyUI
+
+    from shotbridge_backend.demo import EmbeddedBackend
+
+    fake = FakeComfyUI()
+    live = LiveServer(fake.app).__enter__()
+    (root / "providers.toml").write_text(f'[providers.gpu]\ntype = "comfyui"\nurl = "{live.url}"\n'
+                                         'backoff = 0.01\npoll_interval = 0.05\n')
+    backend = EmbeddedBackend(root / "backend", env={"SHOTBRIDGE_PROVIDERS": str(root / "providers.toml")})
+    client = backend.start()
+    try:
+        yield backend, client, fake
+    finally:
+        client.close()
+        backend.stop()
+        fake.close()
+        live.__exit__(None, None, None)

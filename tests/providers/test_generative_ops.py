@@ -11,13 +11,12 @@ import time
 import numpy as np
 import opentimelineio as otio
 import pytest
-from live import LiveServer
+from live import backend_on_comfyui
 from PIL import Image
-from servers.comfyui import FakeComfyUI
 
 from shotbridge.models import JobStatus
 from shotbridge.timeline_upload import upload_timeline
-from shotbridge_backend.demo import EmbeddedBackend, sample_movie
+from shotbridge_backend.demo import sample_movie
 
 RATE = 24
 T = otio.opentime.RationalTime
@@ -26,18 +25,9 @@ T = otio.opentime.RationalTime
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("gen")
-    fake = FakeComfyUI()
-    live = LiveServer(fake.app).__enter__()
-    (root / "providers.toml").write_text(f'[providers.gpu]\ntype = "comfyui"\nurl = "{live.url}"\n'
-                                         'backoff = 0.01\npoll_interval = 0.05\n')
-    backend = EmbeddedBackend(root / "backend", env={"SHOTBRIDGE_PROVIDERS": str(root / "providers.toml")})
-    client = backend.start()
-    movie = sample_movie(root / "plates.mp4", seconds_per_shot=1.0, size=(160, 96))
-    yield backend, client, fake, movie, root
-    client.close()
-    backend.stop()
-    fake.close()
-    live.__exit__(None, None, None)
+    with backend_on_comfyui(root) as (backend, client, fake):
+        movie = sample_movie(root / "plates.mp4", seconds_per_shot=1.0, size=(160, 96))
+        yield backend, client, fake, movie, root
 
 
 def cut(movie, *items) -> otio.schema.Timeline:

@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import opentimelineio as otio
 import pytest
-from live import LiveServer
+from live import backend_on_comfyui
 from PIL import Image
-from servers.comfyui import FakeComfyUI
 
 from shotbridge.errors import JobFailed, ValidationFailed
 from shotbridge.models import JobStatus, ProjectPolicy
 from shotbridge.timeline_upload import upload_timeline
-from shotbridge_backend.demo import EmbeddedBackend, sample_movie
+from shotbridge_backend.demo import sample_movie
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 pytestmark = pytest.mark.skipif(not FACES.exists(), reason="../shared/faces is not beside the checkout")
@@ -32,17 +31,8 @@ def photo(relative: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("gate")
-    fake = FakeComfyUI()
-    live = LiveServer(fake.app).__enter__()
-    (root / "providers.toml").write_text(f'[providers.gpu]\ntype = "comfyui"\nurl = "{live.url}"\n'
-                                         'backoff = 0.01\npoll_interval = 0.05\n')
-    backend = EmbeddedBackend(root / "backend", env={"SHOTBRIDGE_PROVIDERS": str(root / "providers.toml")})
-    client = backend.start()
-    yield backend, client, fake, root
-    client.close()
-    backend.stop()
-    fake.close()
-    live.__exit__(None, None, None)
+    with backend_on_comfyui(root) as (backend, client, fake):
+        yield backend, client, fake, root
 
 
 @pytest.fixture(scope="module")
