@@ -22,8 +22,15 @@ class FileHost:
 
     name = "standalone"
 
-    def __init__(self, timeline: otio.schema.Timeline | None = None):
+    def __init__(self, timeline: otio.schema.Timeline | None = None, look: str | None = None):
         self.timeline = timeline
+        self.look = look  # a host's palette to borrow (an artist beside Blender: "blender"); None: our own
+        self.shows: list = []  # callables (text, level) that show a notice: the window's status bar
+
+    def notify(self, text: str, level: str = "info") -> None:
+        """A finished job: shown by whatever window holds this host (PanelWindow: its status bar)."""
+        for show in self.shows:
+            show(text, level)
 
     def selection(self) -> otio.schema.Timeline | None:
         return self.timeline
