@@ -73,7 +73,8 @@ def error_text(job: Job) -> str:
     lines = [p.title]
     if p.detail and p.detail != p.title:
         lines.append(p.detail)
-    lines += [f"{e.field}: {e.message}" for e in p.errors]
+    # a field's message often repeats the detail word for word: say each thing once
+    lines += [f"{e.field}: {e.message}" for e in p.errors if e.message.strip() not in (p.detail or "")]
     return "\n".join(lines)
 
 
@@ -84,6 +85,7 @@ def row_for(job: Job, shots: list[str] | None = None, lost: str = "", now: datet
     error = error_text(job)
     if error and not message:
         message = error.splitlines()[0]
+    message = " ".join(message.split())  # one line in the table; the full text is in the tooltip and detail
     return JobRow(
         id=job.id, operation=job.operation, shots=shots_text(shots or []), status=status,
         colour=STATUS_COLOURS[status], progress=job.progress, message=message,

@@ -24,19 +24,21 @@ class Palette:
     selection: str  # selected rows and text
     button: str
     hover: str
+    row_selection: str = "#4a4a4a"  # selected rows: muted, so status colours stay readable on them
+    alternate: str = "#252525"  # every other row of a list
     error: str = "#ff6b5e"
 
 
 PALETTES: dict[str, Palette] = {
     # The standalone window keeps ShotBridge's own look (it started from Nuke's).
     "standalone": Palette("standalone", "#2b2b2b", "#1f1f1f", "#323232", "#454545", "#d8d8d8", "#8a8a8a",
-                          "#f0a030", "#111111", "#c8781e", "#3f3f3f", "#4a4a4a"),
+                          "#f0a030", "#111111", "#c8781e", "#3f3f3f", "#4a4a4a", "#5c4524", "#242424"),
     "nuke": Palette("nuke", "#323232", "#262626", "#3a3a3a", "#1c1c1c", "#d0d0d0", "#8c8c8c",
-                    "#f0a030", "#111111", "#f0a030", "#474747", "#525252"),
+                    "#f0a030", "#111111", "#f0a030", "#474747", "#525252", "#634a26", "#2b2b2b"),
     "resolve": Palette("resolve", "#1f1f22", "#141416", "#28282b", "#3a3a3e", "#c9c9cc", "#85858a",
-                       "#e2423a", "#ffffff", "#2f6fb3", "#2c2c30", "#36363b"),
+                       "#e2423a", "#ffffff", "#2f6fb3", "#2c2c30", "#36363b", "#24466b", "#19191b"),
     "blender": Palette("blender", "#303030", "#1d1d1d", "#3d3d3d", "#242424", "#e6e6e6", "#9a9a9a",
-                       "#4772b3", "#ffffff", "#4772b3", "#545454", "#656565"),
+                       "#4772b3", "#ffffff", "#4772b3", "#545454", "#656565", "#334d75", "#232323"),
 }
 
 
@@ -70,6 +72,9 @@ QProgressBar::chunk {{ background: {p.accent}; }}
 QLabel#error {{ color: {p.error}; }}
 QLabel#hint {{ color: {p.hint}; }}
 QLabel#title {{ color: {p.accent}; font-size: 11pt; font-weight: bold; }}
+QTreeWidget, QTableWidget, QListWidget {{ alternate-background-color: {p.alternate}; }}
+QTreeWidget::item:selected, QTableWidget::item:selected, QListWidget::item:selected {{
+    background: {p.row_selection}; color: #ffffff; }}
 QHeaderView::section {{ background: {p.tab}; border: none; padding: 3px 6px; }}
 QMenu {{ background: {p.tab}; border: 1px solid {p.border}; }}
 QMenu::item:selected {{ background: {p.selection}; }}

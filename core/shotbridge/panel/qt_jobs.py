@@ -26,16 +26,23 @@ class ProgressDelegate(QtWidgets.QStyledItemDelegate):
         if value is None:
             return super().paint(painter, option, index)
         fraction, colour = value
-        rect = option.rect.adjusted(4, 4, -4, -4)
         painter.save()
-        painter.setRenderHint(QtGui.QPainter.Antialiasing, False)
+        if option.state & QtWidgets.QStyle.State_Selected:
+            painter.fillRect(option.rect, QtGui.QColor(self.palette.row_selection))
+        rect = option.rect.adjusted(4, 4, -4, -4)
         painter.fillRect(rect, QtGui.QColor(self.palette.base))
         painter.setPen(QtGui.QColor(self.palette.border))
         painter.drawRect(rect.adjusted(0, 0, -1, -1))
         chunk = QtCore.QRect(rect.left() + 1, rect.top() + 1, int((rect.width() - 2) * fraction), rect.height() - 2)
         painter.fillRect(chunk, QtGui.QColor(colour))
+        text = f"{fraction:.0%}"
+        # the figure stays readable where the bar has reached it: dark on the bar, light beside it
+        painter.setClipRect(chunk)
+        painter.setPen(QtGui.QColor(self.palette.accent_text))
+        painter.drawText(rect, int(QtCore.Qt.AlignCenter), text)
+        painter.setClipRect(QtCore.QRect(chunk.right() + 1, rect.top(), rect.right() - chunk.right(), rect.height()))
         painter.setPen(QtGui.QColor(self.palette.text))
-        painter.drawText(rect, int(QtCore.Qt.AlignCenter), f"{fraction:.0%}")
+        painter.drawText(rect, int(QtCore.Qt.AlignCenter), text)
         painter.restore()
 
     def sizeHint(self, option, index) -> QtCore.QSize:  # noqa: N802 (Qt's name)
@@ -58,6 +65,7 @@ class JobList(QtWidgets.QWidget):
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)
         self.tree.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.palette, self.tree))
         self.tree.setContextMenuPolicy(QtCore.Qt.CustomContextMenu)
@@ -69,7 +77,6 @@ class JobList(QtWidgets.QWidget):
         self.detail = QtWidgets.QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.detail.setMaximumHeight(90)
-        self.detail.setPlaceholderText("Select a job that failed to read its error in full.")
         box.addWidget(self.detail)
         row = QtWidgets.QHBoxLayout()
         self.cancel_button = QtWidgets.QPushButton("Cancel")
@@ -157,6 +164,7 @@ class JobList(QtWidgets.QWidget):
         text = "\n\n".join(f"{r.operation} ({r.shots}): {r.error}" for r in rows if r.error)
         if self.detail.toPlainText() != text:
             self.detail.setPlainText(text)
+        self.detail.setVisible(bool(text))  # room for the rows until there is an error to read
 
     def cancel_selected(self) -> None:
         for row in self.selected_rows():
