@@ -151,6 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     window = PanelWindow(vm, Path(args.timeline) if args.timeline else None, io.rate_arg(args.rate))
     window.show()
     QtCore.QTimer.singleShot(0, vm.connect)
+    _quit_on_signals(app)
     code = app.exec()
     vm.close()
     return code
+
+
+def _quit_on_signals(app: QtWidgets.QApplication) -> None:
+    """Ctrl-C in the terminal (or a TERM from a session manager) closes the window the normal way. Python runs
+    signal handlers only between bytecodes, so a timer lets the interpreter look while Qt's loop runs."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.closeAllWindows())
+    app._signal_timer = timer = QtCore.QTimer()  # kept on the app: a timer with no owner would be collected
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
