@@ -27,6 +27,18 @@ class Palette:
     row_selection: str = "#4a4a4a"  # selected rows: muted, so status colours stay readable on them
     alternate: str = "#252525"  # every other row of a list
     error: str = "#ff6b5e"
+    progress: str = ""  # a running job's bar; empty: the accent (Resolve's red accent would read as failure)
+
+    @property
+    def bar(self) -> str:
+        return self.progress or self.accent
+
+    @property
+    def accent_is_light(self) -> bool:
+        """Light enough to be text on the panel's greys (Nuke's orange is; Blender's blue is not)."""
+        c = self.accent.lstrip("#")
+        r, g, b = (int(c[i:i + 2], 16) / 255 for i in (0, 2, 4))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45
 
 
 PALETTES: dict[str, Palette] = {
@@ -36,7 +48,8 @@ PALETTES: dict[str, Palette] = {
     "nuke": Palette("nuke", "#323232", "#262626", "#3a3a3a", "#1c1c1c", "#d0d0d0", "#8c8c8c",
                     "#f0a030", "#111111", "#f0a030", "#474747", "#525252", "#634a26", "#2b2b2b"),
     "resolve": Palette("resolve", "#1f1f22", "#141416", "#28282b", "#3a3a3e", "#c9c9cc", "#85858a",
-                       "#e2423a", "#ffffff", "#2f6fb3", "#2c2c30", "#36363b", "#24466b", "#19191b"),
+                       "#e2423a", "#ffffff", "#2f6fb3", "#2c2c30", "#36363b", "#24466b", "#19191b",
+                       progress="#2f6fb3"),
     "blender": Palette("blender", "#303030", "#1d1d1d", "#3d3d3d", "#242424", "#e6e6e6", "#9a9a9a",
                        "#4772b3", "#ffffff", "#4772b3", "#545454", "#656565", "#334d75", "#232323"),
 }
@@ -58,7 +71,8 @@ def style_sheet(p: Palette) -> str:
 QWidget {{ background: {p.window}; color: {p.text}; font-size: 9pt; }}
 QTabWidget::pane {{ border: 1px solid {p.border}; top: -1px; }}
 QTabBar::tab {{ background: {p.tab}; padding: 5px 12px; border: 1px solid {p.border}; }}
-QTabBar::tab:selected {{ background: {p.hover}; color: {p.accent}; }}
+QTabBar::tab:selected {{ background: {p.hover}; color: {p.accent if p.accent_is_light else p.text};
+    border-bottom: 2px solid {p.accent}; }}
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QListWidget, QTreeWidget, QTableWidget, QPlainTextEdit {{
     background: {p.base}; border: 1px solid {p.border}; padding: 3px; selection-background-color: {p.selection};
     selection-color: {p.accent_text if p.selection == p.accent else "#ffffff"}; }}
@@ -68,7 +82,7 @@ QPushButton#primary {{ background: {p.accent}; color: {p.accent_text}; font-weig
 QPushButton:disabled {{ color: #777; }}
 QPushButton#primary:disabled {{ background: {p.tab}; color: #8a8a8a; }}
 QProgressBar {{ border: 1px solid {p.border}; background: {p.base}; text-align: center; height: 14px; }}
-QProgressBar::chunk {{ background: {p.accent}; }}
+QProgressBar::chunk {{ background: {p.bar}; }}
 QLabel#error {{ color: {p.error}; }}
 QLabel#hint {{ color: {p.hint}; }}
 QLabel#title {{ color: {p.accent}; font-size: 11pt; font-weight: bold; }}

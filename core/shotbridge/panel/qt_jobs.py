@@ -138,7 +138,7 @@ class JobList(QtWidgets.QWidget):
             if item.text(column) != text:
                 item.setText(column, text)
         item.setForeground(STATUS, QtGui.QBrush(QtGui.QColor(row.colour)))
-        bar = self.palette.accent if row.status in ("running", "queued") else row.colour
+        bar = self.palette.bar if row.status in ("running", "queued") else row.colour
         item.setData(PROGRESS, PROGRESS_ROLE, (row.progress, bar))
         tip = row.error or row.message
         for column in range(len(COLUMNS)):
