@@ -77,6 +77,8 @@ class JobList(QtWidgets.QWidget):
         self.detail = QtWidgets.QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.detail.setMaximumHeight(90)
+        self.detail.setLineWrapMode(QtWidgets.QPlainTextEdit.WidgetWidth)
+        self.detail.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         box.addWidget(self.detail)
         row = QtWidgets.QHBoxLayout()
         self.cancel_button = QtWidgets.QPushButton("Cancel")

@@ -241,7 +241,10 @@ class ShotBridgePanel(QtWidgets.QWidget):
     def _refresh(self, topic: str) -> None:
         s = self.vm.state
         self.dot.setStyleSheet(f"color: {STATUS_COLOURS[s.connection]}; font-size: 14px;")
-        self.status.setText(s.connection_text)
+        # the header holds one line: the first sentence, the whole advice in the tooltip
+        first, _, rest = s.connection_text.partition(". ")
+        self.status.setText(first + ("." if rest else ""))
+        self.status.setToolTip(s.connection_text)
         self.connect_button.setText("Reconnect" if s.connection == "connected" else "Connect")
         names = [op.title for op in s.operations]
         if [self.ops.itemText(i) for i in range(self.ops.count())] != names:
@@ -258,7 +261,8 @@ class ShotBridgePanel(QtWidgets.QWidget):
             self._rebuild_form()
         clips = list(s.selection.find_clips()) if s.selection is not None else []
         self.selection_label.setText(f"Selection: {len(clips)} shot(s): {', '.join(c.name for c in clips[:6])}"
-                                     if clips else "Selection: none")
+                                     if clips else "Selection: none" if s.selection is None
+                                     else f"Selection: the timeline '{s.selection.name}' has no clips")
         self.run_button.setEnabled(s.connection == "connected")
         self._refresh_jobs()
         self.message.setText(s.message)

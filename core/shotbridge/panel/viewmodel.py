@@ -17,7 +17,7 @@ from typing import Any
 
 import opentimelineio as otio
 
-from ..errors import ShotBridgeError
+from ..errors import BackendUnreachable, ShotBridgeError
 from ..exchange.takes import DEFAULT, set_active_take
 from ..models import Character, Job, JobStatus, Operation
 from ..results import describe, localize
@@ -255,7 +255,10 @@ class PanelViewModel:
     def _on_watch_error(self, job_id: str, exc: Exception) -> None:
         why = f"Lost contact with this job: {exc}"
         self.state.job_lost[job_id] = why
-        self.state.message = why
+        self.state.message = why + " Select it and Retry to follow it again."
+        if isinstance(exc, BackendUnreachable):  # the backend went away: say so where the connection shows
+            self.state.connection, self.state.connection_text = "error", str(exc)
+            self._changed("connection")
         self._changed("jobs")
 
     def notify(self, text: str, level: str = "info") -> None:
