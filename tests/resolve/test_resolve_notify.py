@@ -11,6 +11,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 
+from test_panel import shoot  # noqa: E402
+
 from shotbridge.models import Job, JobStatus  # noqa: E402
 
 
@@ -33,6 +35,12 @@ def test_a_finished_job_shows_in_the_windows_status_line(qtbot, edit):
     qtbot.waitUntil(lambda: "Error: ShotBridge: look_match (A001_C002.mov) failed" in panel.status.text())
     assert "Timeline: Edit v3" in panel.status.text()
     assert "failed: the provider refused the plate" in panel.core.message.text()
+    panel.resize(620, 520)
+    panel.show()
+    panel.core.tabs.setCurrentIndex(1)
+    panel.core.job_list.tree.topLevelItem(0).setSelected(True)
+    qtbot.wait(20)
+    shoot(panel, "4-resolve-panel-job-failed-notice")
     vm.close()
 
 

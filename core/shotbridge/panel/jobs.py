@@ -32,6 +32,7 @@ class JobRow:
     can_cancel: bool
     can_retry: bool
     error: str  # the failure in full ("" when none)
+    shot_list: tuple[str, ...] = ()  # every shot (the `shots` text names the first few)
 
 
 def shots_text(shots: list[str], limit: int = 3) -> str:
@@ -92,7 +93,7 @@ def row_for(job: Job, shots: list[str] | None = None, lost: str = "", now: datet
         elapsed=elapsed_text(elapsed_seconds(job, now)),
         can_cancel=job.status in CANCELABLE and status != "lost",
         can_retry=job.status in RETRYABLE or status == "lost",
-        error=error or (lost if status == "lost" else ""),
+        error=error or (lost if status == "lost" else ""), shot_list=tuple(shots or ()),
     )
 
 

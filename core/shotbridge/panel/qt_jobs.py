@@ -71,7 +71,7 @@ class JobList(QtWidgets.QWidget):
         self.tree.setContextMenuPolicy(QtCore.Qt.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
-        for column, width in ((OP, 120), (SHOTS, 120), (STATUS, 80), (PROGRESS, 100), (ELAPSED, 60)):
+        for column, width in ((OP, 105), (SHOTS, 100), (STATUS, 70), (PROGRESS, 86), (ELAPSED, 66)):
             self.tree.setColumnWidth(column, width)
         box.addWidget(self.tree, 1)
         self.detail = QtWidgets.QPlainTextEdit()
@@ -145,6 +145,7 @@ class JobList(QtWidgets.QWidget):
         tip = row.error or row.message
         for column in range(len(COLUMNS)):
             item.setToolTip(column, tip)
+        item.setToolTip(SHOTS, "\n".join(row.shot_list) or tip)
         if item.isSelected():
             self._show_detail()
 
