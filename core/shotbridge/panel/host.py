@@ -16,6 +16,9 @@ class Host(Protocol):
     def apply(self, timeline: otio.schema.Timeline) -> list[str]:
         """Show a result (takes, CDL, findings) in the host; returns what was done, one line each."""
 
+    # Optional (the view model looks with getattr): `notify(text, level)` tells the artist a job ended, in the
+    # host's own way (Nuke's status bar, a Blender report); level is info | warning | error.
+
 
 class FileHost:
     """The standalone panel's host: a timeline file opened from disk; results are merged into it."""
