@@ -233,23 +233,29 @@ class PanelViewModel:
                     params[f.name] = shas if f.kind == "assets" else shas[0]
 
     def _track(self, job: Job, shots: list[str] | None = None) -> None:
-        self.state.jobs = {job.id: job, **{k: v for k, v in self.state.jobs.items() if k != job.id}}
+        before = self.state.jobs.get(job.id)  # a lost job looked up again: its news goes through _on_event
+        self.state.jobs = {job.id: before or job, **{k: v for k, v in self.state.jobs.items() if k != job.id}}
         if shots is not None:
             self.state.job_shots[job.id] = shots
-        self.state.job_lost.pop(job.id, None)
         self.state.message = f"{job.operation}: {job.status.value}"
+        if before is not None:
+            self._on_event(job)
+        self.state.job_lost.pop(job.id, None)
         self._watcher.watch(job.id, self._on_event, self._on_watch_error)
 
     def _on_event(self, job: Job) -> None:
         before = self.state.jobs.get(job.id)
+        if before is not None and before.status.terminal and not job.status.terminal:
+            return  # an event from before the job ended, arriving after its end (a cancel answered first)
         self.state.jobs[job.id] = job
         self.state.job_lost.pop(job.id, None)
+        ended = job.status.terminal and (before is None or not before.status.terminal)
         if not job.status.terminal:
             self.state.message = f"{job.operation}: {job.status.value} ({job.progress:.0%}) {job.message}"
-        elif before is not None and not before.status.terminal:  # told once, as it ends
+        elif ended and before is not None:  # told once, as it ends
             self.notify(*finished_notice(job, self.state.job_shots.get(job.id)))
         self._changed("jobs")
-        if job.status == JobStatus.succeeded:
+        if ended and job.status == JobStatus.succeeded:
             self._background(lambda: self._fetch_results(job), self._add_results, "results")
 
     def _on_watch_error(self, job_id: str, exc: Exception) -> None:
@@ -299,7 +305,7 @@ class PanelViewModel:
         self._background(lambda: self.client.jobs(project=self._project_id, limit=50), self._set_jobs, "jobs")
 
     def _update_job(self, job: Job) -> None:
-        self.state.jobs[job.id] = job
+        self._on_event(job)  # a cancel's answer is one more state of the job: the same rules apply
 
     def _set_jobs(self, jobs: list[Job]) -> None:
         self.state.jobs = {j.id: j for j in jobs}
