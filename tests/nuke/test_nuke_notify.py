@@ -58,3 +58,31 @@ def test_without_nukes_window_the_largest_visible_main_window_is_used(qtbot):
     assert notify.notify("ShotBridge: inpaint finished.") is True
     assert large.statusBar().currentMessage() == "ShotBridge: inpaint finished."
     assert small.statusBar().currentMessage() == ""
+
+
+def test_screenshot_of_the_dock_panel_in_nukes_window_with_the_notice(nuke, qtbot):
+    """What the compositor sees: the panel in Nuke's colours, the notice in the window's status bar."""
+    from pathlib import Path
+
+    import nukescripts
+
+    from shotbridge_nuke import menu
+
+    menu.install()
+    window = type("Foundry::UI::DockMainWindow", (QtWidgets.QMainWindow,), {})()
+    qtbot.addWidget(window)
+    panel = nukescripts.panels.create_widget(menu.PANEL_ID)
+    window.setCentralWidget(panel)
+    window.resize(720, 560)
+    window.show()
+    vm = panel.view_model
+    vm.state.jobs["j1"] = job(JobStatus.running)
+    vm.state.job_shots["j1"] = ["Read1", "Read2"]
+    vm._on_event(job(JobStatus.succeeded).model_copy(update={"message": "2 takes"}))
+    panel.core.tabs.setCurrentIndex(1)
+    qtbot.wait(20)
+    assert window.statusBar().currentMessage() == "ShotBridge: detect_shots (Read1, Read2) finished."
+    out = Path(__file__).resolve().parents[2] / "test-output" / "nuke-screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    assert window.grab().save(str(out / "nuke-dock-panel-status-bar-job-finished.png"))
+    vm.close()

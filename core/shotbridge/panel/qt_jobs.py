@@ -71,7 +71,7 @@ class JobList(QtWidgets.QWidget):
         self.tree.setContextMenuPolicy(QtCore.Qt.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
-        for column, width in ((OP, 105), (SHOTS, 100), (STATUS, 70), (PROGRESS, 86), (ELAPSED, 66)):
+        for column, width in ((OP, 100), (SHOTS, 95), (STATUS, 82), (PROGRESS, 86), (ELAPSED, 66)):
             self.tree.setColumnWidth(column, width)
         box.addWidget(self.tree, 1)
         self.detail = QtWidgets.QPlainTextEdit()

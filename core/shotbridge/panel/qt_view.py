@@ -55,6 +55,7 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.vm.subscribe(self._refresh)
         self.look = palette_of(view_model.host)  # the host's own greys and accent
         self.setStyleSheet(style_sheet(self.look))
+        self.setAttribute(QtCore.Qt.WA_StyledBackground, True)  # its own grey, whatever window holds it
         self.setMinimumSize(420, 560)
         self._inputs: dict[str, QtWidgets.QWidget] = {}
         self._build()
