@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 from shotbridge.models import Job, JobStatus
 from shotbridge.panel.host import FileHost
 from shotbridge.panel.viewmodel import PanelViewModel
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def job(status: JobStatus, progress: float = 0.0) -> Job:
@@ -38,4 +41,16 @@ def test_a_job_seen_first_in_its_end_state_is_not_announced():
     vm = PanelViewModel(lambda: None, host=host, project="p")
     vm._on_event(job(JobStatus.failed))
     assert told == [] and vm.state.jobs["j"].status == JobStatus.failed
+    vm.close()
+
+
+def test_the_standalone_window_shows_a_finished_job_in_its_status_bar(qtbot):
+    from shotbridge.panel.app import PanelWindow
+
+    vm = PanelViewModel(lambda: None, host=FileHost(), project="p")
+    window = PanelWindow(vm)
+    qtbot.addWidget(window)
+    vm.state.jobs["j"] = job(JobStatus.running, 0.5)
+    vm._on_event(job(JobStatus.failed))
+    assert window.statusBar().currentMessage() == "Error: ShotBridge: echo failed: no reason given"
     vm.close()
