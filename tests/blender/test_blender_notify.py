@@ -50,3 +50,30 @@ def test_a_job_that_fails_is_reported_once_with_its_shots(registered, capfd):
     assert out.count("Error: ShotBridge: detect_shots (sh010, sh020) failed: No provider allowed") == 1
     assert vm.state.message.startswith("ShotBridge: detect_shots (sh010, sh020) failed")
     vm.close()
+
+
+def test_the_sidebar_offers_retry_for_ended_jobs_and_says_why_one_failed(scene):
+    from test_results import Layout
+
+    import shotbridge_blender
+    from shotbridge_blender import ui
+
+    shotbridge_blender.register()
+    try:
+        vm = ui._VM = PanelViewModel(lambda: None, host=BlenderHost())
+        vm.state.connection, vm.state.connection_text = "connected", "Connected to 127.0.0.1"
+        failed = job(JobStatus.failed, error=Problem(title="No provider allowed", status=409,
+                                                     detail="The project policy allows no cloud provider."))
+        canceled = job(JobStatus.canceled).model_copy(update={"id": "j2"})
+        running = job(JobStatus.running).model_copy(update={"id": "j3"})
+        vm.state.jobs = {j.id: j for j in (failed, canceled, running)}
+        layout = Layout()
+        ui.draw_panel(layout)
+        assert layout.operators.count("shotbridge.retry") == 2 and layout.operators.count("shotbridge.cancel") == 1
+        assert "No provider allowed" in layout.labels, "the failure's first line under its job"
+        assert bpy.ops.shotbridge.retry(job_id="j1") == {"FINISHED"}
+        assert vm.state.message.startswith("Not connected"), "no client yet: said, not raised"
+        vm.close()
+    finally:
+        ui._VM = None
+        shotbridge_blender.unregister()

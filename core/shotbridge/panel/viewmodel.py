@@ -279,12 +279,22 @@ class PanelViewModel:
                 log.exception("the host could not show a notification")
         self._changed("message")
 
+    def _offline(self) -> bool:
+        if self.client is None:
+            self.state.message = "Not connected: connect to the backend first (Connect)."
+            self._changed("message")
+        return self.client is None
+
     def cancel(self, job_id: str) -> None:
+        if self._offline():
+            return
         self._background(lambda: self.client.cancel(job_id), self._update_job, "jobs")
 
     def retry(self, job_id: str) -> None:
         """A failed or canceled job runs again as a new job on the same shots; a job the panel lost contact
         with is looked up again and followed from where it is."""
+        if self._offline():
+            return
         shots = self.state.job_shots.get(job_id)
         job = self.state.jobs.get(job_id)
         if job_id in self.state.job_lost and job is not None and not job.status.terminal:
