@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("panel", help="the ShotBridge panel as a standalone window, working on timeline files")
     p.add_argument("timeline", nargs="?", help="a timeline to open (OTIO, EDL, XML, AAF...)")
     p.add_argument("--rate", help="frame rate for an EDL that does not tell (e.g. 24, 23.976); asked if needed")
+    p.add_argument("--look", choices=["blender", "nuke", "resolve", "standalone"],
+                   help="the colours of the host application you work beside (default: ShotBridge's own)")
     p.set_defaults(func=cmd_panel)
 
     p = sub.add_parser("install", help="add ShotBridge to a host application (idempotent)")
@@ -598,7 +600,8 @@ def cmd_panel(args: argparse.Namespace) -> int:
         from .panel.app import main as panel_main
     except ImportError as exc:
         raise UsageError(f"The panel needs Qt ({exc.name} missing): pip install 'shotbridge[panel]'.") from exc
-    return panel_main(([args.timeline] if args.timeline else []) + (["--rate", args.rate] if args.rate else []))
+    return panel_main(([args.timeline] if args.timeline else []) + (["--rate", args.rate] if args.rate else [])
+                      + (["--look", args.look] if args.look else []))
 
 
 def cmd_install(args: argparse.Namespace) -> int:

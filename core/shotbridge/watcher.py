@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from .client import Client
 from .errors import ShotBridgeError
 from .models import Job
@@ -63,6 +65,19 @@ class JobWatcher:
             log.warning("watching job %s stopped: %s", job_id, exc)
             if on_error is not None and not self._stop.is_set():
                 self.dispatch(on_error, job_id, exc)
+        except ValidationError as exc:  # a state this core cannot read (a newer backend's status, say)
+            log.warning("watching job %s stopped: %s", job_id, exc)
+            first = exc.errors()[0] if exc.errors() else {}
+            where = ".".join(str(x) for x in first.get("loc", ())) or "job"
+            got = f" (got {first['input']!r})" if "input" in first and not isinstance(first["input"], dict) else ""
+            err = ShotBridgeError(f"the backend sent a job state this panel cannot read: {where}: "
+                                  f"{first.get('msg', exc)}{got}. Update ShotBridge here to the backend's version.")
+            if on_error is not None and not self._stop.is_set():
+                self.dispatch(on_error, job_id, err)
+        except Exception as exc:  # the host must hear that the job is no longer followed, never just a log line
+            log.exception("watching job %s failed", job_id)
+            if on_error is not None and not self._stop.is_set():
+                self.dispatch(on_error, job_id, ShotBridgeError(f"{type(exc).__name__}: {exc}"))
         finally:
             with self._lock:
                 self._threads.pop(job_id, None)

@@ -16,6 +16,8 @@ from ..exchange import io, untrusted
 from ..exchange.errors import RateNeeded
 from ..exchange.shots import as_timeline
 from .host import FileHost
+from .look import PALETTES
+from .qt_look import enable_high_dpi
 from .qt_view import ShotBridgePanel
 from .viewmodel import PanelViewModel
 
@@ -47,6 +49,7 @@ class PanelWindow(QtWidgets.QMainWindow):
         split.setSizes([300, 680])
         self.setCentralWidget(split)
         self.setStyleSheet(self.panel.styleSheet())
+        self.host.shows.append(self.show_notice)
         menu = self.menuBar().addMenu("&File")
         menu.addAction("&Open timeline...", self.open_dialog)
         menu.addAction("&Save as...", self.save_dialog)
@@ -74,7 +77,14 @@ class PanelWindow(QtWidgets.QMainWindow):
         self.shots.clear()
         for clip in self.host.timeline.find_clips():
             self.shots.addItem(clip.name)
+        if not self.shots.count():  # an empty cut opens (it is a valid file) but there is nothing to run on
+            self.file_label.setText(f"{self.path.name}\nNo clips in this timeline: open one with shots to run on.")
         self.vm.set_selection(self.host.timeline)
+
+    def show_notice(self, text: str, level: str = "info") -> None:
+        """A finished job, in the window's status bar (an error stays until the next notice)."""
+        prefix = {"warning": "Warning: ", "error": "Error: "}.get(level, "")
+        self.statusBar().showMessage(prefix + text, 0 if level == "error" else 10000)
 
     def ask_rate(self, why: str) -> float | None:
         """An EDL that cannot tell its frame rate: the editor knows it (it is the timeline's in Resolve)."""
@@ -131,13 +141,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shotbridge panel")
     parser.add_argument("timeline", nargs="?")
     parser.add_argument("--rate")
+    parser.add_argument("--look", choices=sorted(PALETTES), default=os.environ.get("SHOTBRIDGE_LOOK") or None,
+                        help="the colours of a host to sit beside (default: ShotBridge's own)")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    enable_high_dpi()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     project = os.environ.get("SHOTBRIDGE_PROJECT") or "default"
-    vm = PanelViewModel(Client, host=FileHost(), project=project)
+    vm = PanelViewModel(Client, host=FileHost(look=args.look), project=project)
     window = PanelWindow(vm, Path(args.timeline) if args.timeline else None, io.rate_arg(args.rate))
     window.show()
     QtCore.QTimer.singleShot(0, vm.connect)
+    _quit_on_signals(app)
     code = app.exec()
     vm.close()
     return code
+
+
+def _quit_on_signals(app: QtWidgets.QApplication) -> None:
+    """Ctrl-C in the terminal (or a TERM from a session manager) closes the window the normal way. Python runs
+    signal handlers only between bytecodes, so a timer lets the interpreter look while Qt's loop runs."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.closeAllWindows())
+    app._signal_timer = timer = QtCore.QTimer()  # kept on the app: a timer with no owner would be collected
+    timer.timeout.connect(lambda: None)
+    timer.start(200)

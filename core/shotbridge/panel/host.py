@@ -16,14 +16,24 @@ class Host(Protocol):
     def apply(self, timeline: otio.schema.Timeline) -> list[str]:
         """Show a result (takes, CDL, findings) in the host; returns what was done, one line each."""
 
+    # Optional (the view model looks with getattr): `notify(text, level)` tells the artist a job ended, in the
+    # host's own way (Nuke's status bar, a Blender report); level is info | warning | error.
+
 
 class FileHost:
     """The standalone panel's host: a timeline file opened from disk; results are merged into it."""
 
     name = "standalone"
 
-    def __init__(self, timeline: otio.schema.Timeline | None = None):
+    def __init__(self, timeline: otio.schema.Timeline | None = None, look: str | None = None):
         self.timeline = timeline
+        self.look = look  # a host's palette to borrow (an artist beside Blender: "blender"); None: our own
+        self.shows: list = []  # callables (text, level) that show a notice: the window's status bar
+
+    def notify(self, text: str, level: str = "info") -> None:
+        """A finished job: shown by whatever window holds this host (PanelWindow: its status bar)."""
+        for show in self.shows:
+            show(text, level)
 
     def selection(self) -> otio.schema.Timeline | None:
         return self.timeline

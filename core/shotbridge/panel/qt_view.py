@@ -6,8 +6,9 @@ from pathlib import Path
 
 from qtpy import QtCore, QtGui, QtWidgets
 
-from ..models import JobStatus
 from .form import FormField
+from .look import palette_of, style_sheet
+from .qt_jobs import JobList
 from .viewmodel import PanelViewModel
 
 STYLE = """
@@ -52,7 +53,9 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.vm = view_model
         self.vm.dispatch = lambda fn, *args: self._bridge.call.emit(lambda: fn(*args))
         self.vm.subscribe(self._refresh)
-        self.setStyleSheet(STYLE)
+        self.look = palette_of(view_model.host)  # the host's own greys and accent
+        self.setStyleSheet(style_sheet(self.look))
+        self.setAttribute(QtCore.Qt.WA_StyledBackground, True)  # its own grey, whatever window holds it
         self.setMinimumSize(420, 560)
         self._inputs: dict[str, QtWidgets.QWidget] = {}
         self._build()
@@ -65,7 +68,7 @@ class ShotBridgePanel(QtWidgets.QWidget):
         root.setContentsMargins(8, 8, 8, 8)
         head = QtWidgets.QHBoxLayout()
         title = QtWidgets.QLabel("<b>ShotBridge</b>")
-        title.setStyleSheet("font-size: 14px; color: #f0a030;")
+        title.setObjectName("title")
         self.dot = QtWidgets.QLabel("●")
         self.status = QtWidgets.QLabel()
         self.status.setWordWrap(True)
@@ -119,23 +122,9 @@ class ShotBridgePanel(QtWidgets.QWidget):
         return page
 
     def _jobs_tab(self) -> QtWidgets.QWidget:
-        page = QtWidgets.QWidget()
-        box = QtWidgets.QVBoxLayout(page)
-        self.jobs = QtWidgets.QTreeWidget()
-        self.jobs.setHeaderLabels(["Operation", "Status", "Progress", "Message"])
-        self.jobs.setRootIsDecorated(False)
-        self.jobs.setColumnWidth(0, 130)
-        self.jobs.setColumnWidth(1, 80)
-        self.jobs.setColumnWidth(2, 110)
-        box.addWidget(self.jobs)
-        row = QtWidgets.QHBoxLayout()
-        for text, slot in (("Cancel", self._cancel), ("Retry", self._retry), ("Refresh", self.vm.refresh_jobs)):
-            button = QtWidgets.QPushButton(text)
-            button.clicked.connect(slot)
-            row.addWidget(button)
-        row.addStretch(1)
-        box.addLayout(row)
-        return page
+        self.job_list = JobList(self.vm)
+        self.jobs = self.job_list.tree
+        return self.job_list
 
     def _results_tab(self) -> QtWidgets.QWidget:
         page = QtWidgets.QWidget()
@@ -253,7 +242,10 @@ class ShotBridgePanel(QtWidgets.QWidget):
     def _refresh(self, topic: str) -> None:
         s = self.vm.state
         self.dot.setStyleSheet(f"color: {STATUS_COLOURS[s.connection]}; font-size: 14px;")
-        self.status.setText(s.connection_text)
+        # the header holds one line: the first sentence, the whole advice in the tooltip
+        first, _, rest = s.connection_text.partition(". ")
+        self.status.setText(first + ("." if rest else ""))
+        self.status.setToolTip(s.connection_text)
         self.connect_button.setText("Reconnect" if s.connection == "connected" else "Connect")
         names = [op.title for op in s.operations]
         if [self.ops.itemText(i) for i in range(self.ops.count())] != names:
@@ -270,9 +262,13 @@ class ShotBridgePanel(QtWidgets.QWidget):
             self._rebuild_form()
         clips = list(s.selection.find_clips()) if s.selection is not None else []
         self.selection_label.setText(f"Selection: {len(clips)} shot(s): {', '.join(c.name for c in clips[:6])}"
-                                     if clips else "Selection: none")
+                                     if clips else "Selection: none" if s.selection is None
+                                     else f"Selection: the timeline '{s.selection.name}' has no clips")
         self.run_button.setEnabled(s.connection == "connected")
         self._refresh_jobs()
+        self.message.setText(s.message)
+        if topic == "jobs":  # progress streams in often: only the job rows (and the message line) follow it
+            return
         self._refresh_results()
         self.characters.clear()
         for c in s.characters:
@@ -281,19 +277,7 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.message.setText(s.message)
 
     def _refresh_jobs(self) -> None:
-        self.jobs.clear()
-        for job in self.vm.state.jobs.values():
-            item = QtWidgets.QTreeWidgetItem([job.operation, job.status.value, "", job.message])
-            item.setData(0, QtCore.Qt.UserRole, job.id)
-            colour = {JobStatus.failed: "#ff6b5e", JobStatus.succeeded: "#7fcf80",
-                      JobStatus.canceled: "#999"}.get(job.status)
-            if colour:
-                item.setForeground(1, QtGui.QBrush(QtGui.QColor(colour)))
-            self.jobs.addTopLevelItem(item)
-            bar = QtWidgets.QProgressBar()
-            bar.setRange(0, 100)
-            bar.setValue(int(job.progress * 100))
-            self.jobs.setItemWidget(item, 2, bar)
+        self.job_list.sync()
 
     def _refresh_results(self) -> None:
         self.results.clear()
@@ -314,18 +298,6 @@ class ShotBridgePanel(QtWidgets.QWidget):
 
     def _run(self) -> None:
         self.vm.run()
-
-    def _selected_job(self) -> str | None:
-        item = self.jobs.currentItem()
-        return item.data(0, QtCore.Qt.UserRole) if item else None
-
-    def _cancel(self) -> None:
-        if job_id := self._selected_job():
-            self.vm.cancel(job_id)
-
-    def _retry(self) -> None:
-        if job_id := self._selected_job():
-            self.vm.retry(job_id)
 
     def _take_action(self, action) -> None:
         row = self.takes.currentRow()

@@ -17,7 +17,7 @@ from typing import Any
 
 import opentimelineio as otio
 
-from ..errors import ShotBridgeError
+from ..errors import BackendUnreachable, ShotBridgeError
 from ..exchange.takes import DEFAULT, set_active_take
 from ..models import Character, Job, JobStatus, Operation
 from ..results import describe, localize
@@ -25,6 +25,7 @@ from ..safenames import inside
 from ..watcher import Dispatcher, JobWatcher, call_now
 from .form import FormField, fields_from_schema, validate
 from .host import Host
+from .jobs import finished_notice
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff"}
@@ -59,6 +60,8 @@ class PanelState:
     errors: dict[str, str] = field(default_factory=dict)
     selection: otio.schema.Timeline | None = None
     jobs: dict[str, Job] = field(default_factory=dict)  # newest first
+    job_shots: dict[str, list[str]] = field(default_factory=dict)  # the shots each job was run on
+    job_lost: dict[str, str] = field(default_factory=dict)  # why the panel stopped hearing from a job
     results: list[Result] = field(default_factory=list)
     takes: list[Take] = field(default_factory=list)
     characters: list[Character] = field(default_factory=list)
@@ -115,6 +118,9 @@ class PanelViewModel:
     def _failed(self, topic: str, text: str) -> None:
         if topic == "connection":
             self.state.connection, self.state.connection_text = "error", text
+        elif topic == "results":
+            self.state.message = (f"A job finished but its results could not be downloaded: {text} "
+                                  "The outputs stay on the backend: select the job and use Fetch results to try again.")
         else:
             self.state.message = text
         self._changed(topic)
@@ -186,12 +192,16 @@ class PanelViewModel:
         needs = [f for f in self.state.fields if f.from_selection and f.required]
         if needs and self.state.selection is None:
             errors[needs[0].name] = f"{needs[0].title}: select shots first (or open a timeline)"
+        elif needs and not any(True for _ in self.state.selection.find_clips()):
+            errors[needs[0].name] = (f"{needs[0].title}: the timeline '{self.state.selection.name}' has no clips; "
+                                     "open or select one with shots")
         self.state.errors = errors
         if errors:
             self._changed("form")
             return False
         selection = self.state.selection
         fields = list(self.state.fields)
+        shots = [c.name for c in selection.find_clips()] if selection is not None else []
 
         def work() -> Job:
             if selection is not None:
@@ -201,7 +211,7 @@ class PanelViewModel:
                     params[f.name] = self.client.upload(self._project_id, params[f.name]).sha256
             return self.client.submit(self._project_id, op.name, params)
 
-        self._background(work, self._track, "jobs")
+        self._background(work, lambda job: self._track(job, shots), "jobs")
         self.state.message = f"Submitting {op.title}..."
         self._changed("message")
         return True
@@ -222,33 +232,90 @@ class PanelViewModel:
                 if shas:
                     params[f.name] = shas if f.kind == "assets" else shas[0]
 
-    def _track(self, job: Job) -> None:
-        self.state.jobs = {job.id: job, **self.state.jobs}
+    def _track(self, job: Job, shots: list[str] | None = None) -> None:
+        before = self.state.jobs.get(job.id)  # a lost job looked up again: its news goes through _on_event
+        self.state.jobs = {job.id: before or job, **{k: v for k, v in self.state.jobs.items() if k != job.id}}
+        if shots is not None:
+            self.state.job_shots[job.id] = shots
         self.state.message = f"{job.operation}: {job.status.value}"
+        if before is not None:
+            self._on_event(job)
+        self.state.job_lost.pop(job.id, None)
         self._watcher.watch(job.id, self._on_event, self._on_watch_error)
 
     def _on_event(self, job: Job) -> None:
+        before = self.state.jobs.get(job.id)
+        if before is not None and before.status.terminal and not job.status.terminal:
+            return  # an event from before the job ended, arriving after its end (a cancel answered first)
         self.state.jobs[job.id] = job
-        self.state.message = f"{job.operation}: {job.status.value} ({job.progress:.0%}) {job.message}"
+        self.state.job_lost.pop(job.id, None)
+        ended = job.status.terminal and (before is None or not before.status.terminal)
+        if not job.status.terminal:
+            self.state.message = f"{job.operation}: {job.status.value} ({job.progress:.0%}) {job.message}"
+        elif ended and before is not None:  # told once, as it ends
+            self.notify(*finished_notice(job, self.state.job_shots.get(job.id)))
         self._changed("jobs")
-        if job.status == JobStatus.succeeded:
+        if ended and job.status == JobStatus.succeeded:
             self._background(lambda: self._fetch_results(job), self._add_results, "results")
 
     def _on_watch_error(self, job_id: str, exc: Exception) -> None:
-        self.state.message = f"Lost track of job {job_id}: {exc}"
+        why = f"Lost contact with this job: {exc}"
+        self.state.job_lost[job_id] = why
+        self.state.message = why + " Select it and Retry to follow it again."
+        if isinstance(exc, BackendUnreachable):  # the backend went away: say so where the connection shows
+            self.state.connection, self.state.connection_text = "error", str(exc)
+            self._changed("connection")
+        self._changed("jobs")
+
+    def notify(self, text: str, level: str = "info") -> None:
+        """Tell the artist in the host's own way (a status bar, a Blender report); the panel's message line
+        always shows it too. `level`: info | warning | error."""
+        self.state.message = text
+        notify = getattr(self.host, "notify", None)
+        if notify is not None:
+            try:
+                notify(text, level)
+            except Exception:  # a host that cannot show it still has the panel's line
+                log.exception("the host could not show a notification")
         self._changed("message")
 
+    def _offline(self) -> bool:
+        if self.client is None:
+            self.state.message = "Not connected: connect to the backend first (Connect)."
+            self._changed("message")
+        return self.client is None
+
     def cancel(self, job_id: str) -> None:
+        if self._offline():
+            return
         self._background(lambda: self.client.cancel(job_id), self._update_job, "jobs")
 
     def retry(self, job_id: str) -> None:
-        self._background(lambda: self.client.retry(job_id), self._track, "jobs")
+        """A failed or canceled job runs again as a new job on the same shots; a job the panel lost contact
+        with is looked up again and followed from where it is."""
+        if self._offline():
+            return
+        shots = self.state.job_shots.get(job_id)
+        job = self.state.jobs.get(job_id)
+        if job_id in self.state.job_lost and job is not None and not job.status.terminal:
+            self._background(lambda: self.client.job(job_id), lambda j: self._track(j, shots), "jobs")
+            return
+        self._background(lambda: self.client.retry(job_id), lambda j: self._track(j, shots), "jobs")
+
+    def fetch_results(self, job_id: str) -> None:
+        """Download a finished job's outputs again (after a download failed)."""
+        job = self.state.jobs.get(job_id)
+        if job is None or job.status != JobStatus.succeeded or self.client is None:
+            self.state.message = "Only a job that succeeded has results to fetch."
+            self._changed("message")
+            return
+        self._background(lambda: self._fetch_results(job), self._add_results, "results")
 
     def refresh_jobs(self) -> None:
         self._background(lambda: self.client.jobs(project=self._project_id, limit=50), self._set_jobs, "jobs")
 
     def _update_job(self, job: Job) -> None:
-        self.state.jobs[job.id] = job
+        self._on_event(job)  # a cancel's answer is one more state of the job: the same rules apply
 
     def _set_jobs(self, jobs: list[Job]) -> None:
         self.state.jobs = {j.id: j for j in jobs}
@@ -273,7 +340,8 @@ class PanelViewModel:
         return results
 
     def _add_results(self, results: list[Result]) -> None:
-        self.state.results = [*results, *self.state.results]
+        again = {r.job_id for r in results}  # fetched again after a failed download: no duplicates
+        self.state.results = [*results, *(r for r in self.state.results if r.job_id not in again)]
         images = [r.path for r in results if r.thumbnail is not None]
         if images and hasattr(self.host, "add_images"):  # hosts that keep images (Blender) get them
             self.host.add_images(images)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import timers, ui
+from . import notify, timers, ui
 
 
 class ShotBridgePreferences(bpy.types.AddonPreferences):
@@ -19,7 +19,7 @@ class ShotBridgePreferences(bpy.types.AddonPreferences):
         self.layout.prop(self, "token")
 
 
-CLASSES = (ShotBridgePreferences, *ui.CLASSES)
+CLASSES = (ShotBridgePreferences, *ui.CLASSES, *notify.CLASSES)
 
 
 def register() -> None:

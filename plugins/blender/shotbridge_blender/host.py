@@ -26,3 +26,9 @@ class BlenderHost:
         from .render_inputs import load_images
 
         return [f"image {image.name}" for image in load_images(paths)]
+
+    def notify(self, text: str, level: str = "info") -> None:
+        """A finished job: a report in the status bar and the Info editor."""
+        from .notify import notify
+
+        notify(text, level)

@@ -68,6 +68,18 @@ class SHOTBRIDGE_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class SHOTBRIDGE_OT_retry(bpy.types.Operator):
+    """Run a failed or canceled job again on the same shots (or follow a job the panel lost again)"""
+
+    bl_idname = "shotbridge.retry"
+    bl_label = "Retry"
+    job_id: bpy.props.StringProperty()
+
+    def execute(self, context):
+        view_model().retry(self.job_id)
+        return {"FINISHED"}
+
+
 def _operation_items(self, context):
     vm = _VM
     return [(op.name, op.title, op.description) for op in (vm.state.operations if vm else [])] or [
@@ -144,6 +156,8 @@ class SHOTBRIDGE_OT_check_render(bpy.types.Operator):
 
 
 def draw_panel(layout) -> None:
+    from shotbridge.panel.jobs import row_for
+
     vm = _VM
     if vm is None:
         layout.label(text="Not connected")
@@ -170,6 +184,11 @@ def draw_panel(layout) -> None:
         row.label(text=f"{job.operation}: {job.status.value} {job.progress:.0%}")
         if not job.status.terminal:
             row.operator("shotbridge.cancel", text="", icon="CANCEL").job_id = job.id
+        shown = row_for(job, s.job_shots.get(job.id), s.job_lost.get(job.id, ""))
+        if shown.can_retry:
+            row.operator("shotbridge.retry", text="", icon="FILE_REFRESH").job_id = job.id
+        if shown.error:  # why it failed, where the artist looks (a sidebar label holds one line)
+            layout.label(text=shown.error.splitlines()[0][:120], icon="ERROR")
     layout.operator("shotbridge.check_render")
     for i, take in enumerate(s.takes[:8]):
         row = layout.row()
@@ -202,7 +221,8 @@ class SHOTBRIDGE_PT_viewport(bpy.types.Panel):
         draw_panel(self.layout)
 
 
-CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_OT_pick_operation,
+CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_OT_retry,
+           SHOTBRIDGE_OT_pick_operation,
            SHOTBRIDGE_OT_set_param, SHOTBRIDGE_OT_take,
            SHOTBRIDGE_OT_check_render, SHOTBRIDGE_PT_sequencer,
            SHOTBRIDGE_PT_viewport)

@@ -103,3 +103,9 @@ class NukeHost:
         from .apply import apply_timeline
 
         return apply_timeline(timeline)
+
+    def notify(self, text: str, level: str = "info") -> None:
+        """A finished job: a message in Nuke's status bar (never a modal nuke.message)."""
+        from .notify import notify
+
+        notify(text, level)

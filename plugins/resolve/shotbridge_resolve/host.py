@@ -78,3 +78,8 @@ class ResolveHost:
         except Exception as exc:  # as above: reported in the panel, never raised into the event loop
             log.exception("applying a result in Resolve failed")
             return [f"ShotBridge could not apply the result in Resolve ({type(exc).__name__}: {exc})."]
+
+    def notify(self, text: str, level: str = "info") -> None:
+        """A finished job. Resolve's scripting API has no notification or status-bar call, so the ShotBridge
+        window's own status line (under the selection row) shows it."""
+        self.message = {"warning": "Warning: ", "error": "Error: "}.get(level, "") + text

@@ -141,6 +141,9 @@ class ResolvePanel(QtWidgets.QWidget):
 
 def run(resolve: Resolve) -> int:
     """Open the ShotBridge window on `resolve` and run its event loop until it is closed."""
+    from shotbridge.panel.qt_look import enable_high_dpi
+
+    enable_high_dpi()  # Resolve runs this script in its own Python: the window scales with the screen
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["ShotBridge"])
     panel = ResolvePanel(ResolveHost(resolve))
     panel.setWindowTitle("ShotBridge for DaVinci Resolve")
