@@ -16,6 +16,11 @@ class Host(Protocol):
     def apply(self, timeline: otio.schema.Timeline) -> list[str]:
         """Show a result (takes, CDL, findings) in the host; returns what was done, one line each."""
 
+    # Optional (the view model checks hasattr; a host without them gets `apply` of the changed selection):
+    # accept_take(clip_name, key, reference) -> str: make the take the clip's media inside the host's own undo
+    # reject_take(clip_name, key, was_active) -> str: hide it; when it was the clip's media, bring the original
+    # back (undoably); both return one line saying what was done, and how to undo it in this host.
+
 
 class FileHost:
     """The standalone panel's host: a timeline file opened from disk; results are merged into it."""
