@@ -37,6 +37,7 @@ class Media:
     path: Path | None = None  # still or movie
     sequence: otio.schema.ImageSequenceReference | None = None
     origin: int = 0  # movie: the source frame number of the file's first frame
+    span: tuple[int, int] | None = None  # sequence without an available range: the clip's frames, inclusive
 
     def locate(self, frame: int) -> tuple[Path, int] | None:
         """(file, frame index inside it) for source frame `frame`, or None when there is no media."""
@@ -45,18 +46,31 @@ class Media:
         if self.kind == "movie" and self.path is not None:
             return self.path, max(0, frame - self.origin)
         if self.kind == "sequence" and self.sequence is not None:
-            seq = self.sequence
-            frame = min(max(frame, seq.start_frame), seq.end_frame())
-            number = (frame - seq.start_frame) // max(1, seq.frame_step)
-            return local_path(seq.target_url_for_image_number(number), None), 0
+            first, last = self._frames()
+            number = (min(max(frame, first), last) - first) // max(1, self.sequence.frame_step)
+            return self._frame_path(number), 0
         return None
+
+    def _frames(self) -> tuple[int, int]:
+        seq = self.sequence
+        if seq.available_range is not None:
+            return seq.start_frame, seq.end_frame()
+        if self.span is not None:
+            return seq.start_frame, seq.start_frame + self.span[1] - self.span[0]
+        return seq.start_frame, seq.start_frame
+
+    def _frame_path(self, number: int) -> Path:
+        seq = self.sequence
+        frame = seq.start_frame + number * max(1, seq.frame_step)  # by hand: OTIO wants an available range
+        name = f"{seq.name_prefix}{frame:0{seq.frame_zero_padding}d}{seq.name_suffix}"
+        return local_path(seq.target_url_base, None) / name
 
     def files(self) -> list[Path]:
         if self.kind in ("still", "movie") and self.path is not None:
             return [self.path]
         if self.kind == "sequence" and self.sequence is not None:
-            seq = self.sequence
-            return [local_path(seq.target_url_for_image_number(n), None) for n in range(seq.number_of_images_in_sequence())]
+            first, last = self._frames()
+            return [self._frame_path(n) for n in range((last - first) // max(1, self.sequence.frame_step) + 1)]
         return []
 
 
@@ -250,6 +264,8 @@ def review_for(clip: otio.schema.Clip | None, key: str, take_ref: otio.core.Medi
         first = last = 0
         rate = 24.0
     take = media_of(take_ref)
+    if take.kind == "sequence":
+        take.span = (first, last)
     state = ReviewState(clip=clip.name if clip is not None else clip_name, key=key, source=media_of(source_ref),
                         take=take, first=first, last=last, rate=rate, facts=take_facts(take_ref),
                         missing=missing_reason(take))

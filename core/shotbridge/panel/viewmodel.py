@@ -83,6 +83,7 @@ class PanelViewModel:
         self._watcher: JobWatcher | None = None
         self._project_id: str | None = None
         self._lock = threading.Lock()
+        self._closed = False  # after close() a late answer from a worker changes nothing (its view may be gone)
 
     # -- plumbing ------------------------------------------------------------------------------------------
 
@@ -97,7 +98,9 @@ class PanelViewModel:
     def _background(self, work: Callable[[], Any], done: Callable[[Any], None], topic: str,
                     on_error: Callable[[str, str], None] | None = None) -> None:
         """Run `work` on a worker thread; hand its result (or error) back through the dispatcher."""
-        failed = on_error or self._failed
+        def failed(topic: str, text: str) -> None:
+            if not self._closed:
+                (on_error or self._failed)(topic, text)
 
         def run() -> None:
             try:
@@ -113,6 +116,8 @@ class PanelViewModel:
         self._pool.submit(run)
 
     def _finish(self, done: Callable[[Any], None], value: Any, topic: str) -> None:
+        if self._closed:
+            return
         done(value)
         self._changed(topic)
 
@@ -124,6 +129,7 @@ class PanelViewModel:
         self._changed(topic)
 
     def close(self) -> None:
+        self._closed = True
         if self._watcher:
             self._watcher.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
