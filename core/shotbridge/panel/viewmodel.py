@@ -300,7 +300,8 @@ class PanelViewModel:
     def accept_take(self, take: Take) -> bool:
         """The take becomes the active media of its clip in the selection; the host shows it (in its own undo
         where it has one). A take whose files are missing is refused: False, with the reason in the message."""
-        missing = missing_reason(media_of(take.reference or otio.schema.ExternalReference(target_url=take.url)))
+        reference = take.reference or otio.schema.ExternalReference(target_url=take.url)
+        missing = missing_reason(media_of(reference))
         if missing is not None:
             self.state.message = f"Take {take.key} of {take.clip} cannot be accepted: {missing}."
             self._changed("message")
@@ -314,7 +315,7 @@ class PanelViewModel:
                 clip.set_media_references(refs, clip.active_media_reference_key)
             set_active_take(clip, take.key)
         if hasattr(self.host, "accept_take"):
-            self.state.message = self.host.accept_take(take.clip, take.key, take.reference)
+            self.state.message = self.host.accept_take(take.clip, take.key, reference)
         elif self.host is not None and clip is not None:
             self.host.apply(self.state.selection)
         for other in self.state.takes:

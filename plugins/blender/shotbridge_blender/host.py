@@ -26,3 +26,16 @@ class BlenderHost:
         from .render_inputs import load_images
 
         return [f"image {image.name}" for image in load_images(paths)]
+
+    # review (optional Host calls): the take's strip plays in the source's place, one step on Blender's undo
+    undo_note = "Accept and Reject are single steps in Blender's Edit > Undo."
+
+    def accept_take(self, clip_name: str, key: str, reference) -> str:
+        from .review import accept_take
+
+        return accept_take(clip_name, key, reference)
+
+    def reject_take(self, clip_name: str, key: str, was_active: bool) -> str:
+        from .review import reject_take
+
+        return reject_take(clip_name, key, was_active)

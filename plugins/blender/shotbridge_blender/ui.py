@@ -124,7 +124,11 @@ class SHOTBRIDGE_OT_take(bpy.types.Operator):
     def execute(self, context):
         vm = view_model()
         take = vm.state.takes[self.index]
-        (vm.accept_take if self.accept else vm.reject_take)(take)
+        if self.accept and not vm.accept_take(take):  # a take whose files are missing: say why, in Blender's way
+            self.report({"ERROR"}, vm.state.message)
+            return {"CANCELLED"}
+        if not self.accept:
+            vm.reject_take(take)
         return {"FINISHED"}
 
 
