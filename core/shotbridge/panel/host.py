@@ -17,9 +17,11 @@ class Host(Protocol):
         """Show a result (takes, CDL, findings) in the host; returns what was done, one line each."""
 
     # Optional (the view model checks hasattr; a host without them gets `apply` of the changed selection):
-    # accept_take(clip_name, key, reference) -> str: make the take the clip's media inside the host's own undo
-    # reject_take(clip_name, key, was_active) -> str: hide it; when it was the clip's media, bring the original
-    # back (undoably); both return one line saying what was done, and how to undo it in this host.
+    # accept_take(clip_name, key, reference, clip=None) -> str: make the take the clip's media inside the
+    #     host's own undo (`clip`: the selection's clip, as the host made it, when the panel has it)
+    # reject_take(clip_name, key, was_active, clip=None) -> str: hide it; when it was the clip's media, bring
+    #     the original back (undoably); both return one line saying what was done, and how to undo it here.
+    # undo_note: str, what the review view says about undoing in this host.
 
 
 class FileHost:

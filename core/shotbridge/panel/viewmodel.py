@@ -315,7 +315,7 @@ class PanelViewModel:
                 clip.set_media_references(refs, clip.active_media_reference_key)
             set_active_take(clip, take.key)
         if hasattr(self.host, "accept_take"):
-            self.state.message = self.host.accept_take(take.clip, take.key, reference)
+            self.state.message = self.host.accept_take(take.clip, take.key, reference, clip=clip)
         elif self.host is not None and clip is not None:
             self.host.apply(self.state.selection)
         for other in self.state.takes:
@@ -333,7 +333,8 @@ class PanelViewModel:
         if was_active:
             set_active_take(clip, DEFAULT)
         if hasattr(self.host, "reject_take"):
-            self.state.message = self.host.reject_take(take.clip, take.key, take.state == "accepted" or was_active)
+            self.state.message = self.host.reject_take(take.clip, take.key, take.state == "accepted" or was_active,
+                                                       clip=clip)
         elif self.host is not None and was_active:
             self.host.apply(self.state.selection)
         take.state = "rejected"
