@@ -191,3 +191,44 @@ def test_review_a_missing_take_cannot_be_accepted(qtbot, tmp_path):
     shoot(panel, "review-missing-take")
     assert not vm.accept_take(vm.state.takes[0]) and "cannot be accepted" in vm.state.message
     vm.close()
+
+
+def test_the_decoder_finds_the_frame_asked_for_and_says_why_it_cannot(qtbot, tmp_path):
+    import cv2
+    import numpy as np
+
+    from shotbridge.panel.qt_review import FrameDecoder, _cv2_frame, decode
+
+    movie = tmp_path / "greys.mp4"
+    writer = cv2.VideoWriter(str(movie), cv2.VideoWriter_fourcc(*"mp4v"), 24, (64, 48))
+    for n in range(12):
+        writer.write(np.full((48, 64, 3), 20 * n, np.uint8))  # frame n is grey 20n
+    writer.release()
+
+    def grey(image) -> float:
+        ptr = image.convertToFormat(image.Format.Format_RGB888)
+        return float(np.frombuffer(ptr.constBits(), np.uint8, ptr.sizeInBytes()).mean())
+
+    movies: dict = {}
+    for n in (7, 2, 11, 0):  # out of order: each seek lands on the frame asked for
+        assert abs(grey(decode(movie, n, movies)) - 20 * n) < 6, n
+        assert abs(grey(_cv2_frame(movie, n)) - 20 * n) < 6, n  # the OpenCV fallback agrees
+    broken = tmp_path / "broken.mov"
+    broken.write_bytes(b"not a movie at all" * 100)
+    decoder = FrameDecoder()
+    got = []
+    decoder.decoded.connect(lambda key, image, error: got.append((key, image, error)))
+    assert decoder.request(("take", broken, 3)) is None
+    qtbot.waitUntil(lambda: bool(got), timeout=10000)
+    (key, image, error) = got[0]
+    assert image is None and error, "the reason comes back, shown on the image instead of a blank"
+    assert "missing.png is not on disk" in _reason(decode, tmp_path / "missing.png")
+    decoder.close()
+
+
+def _reason(fn, path) -> str:
+    try:
+        fn(path, 0, {})
+    except Exception as exc:
+        return str(exc)
+    return ""

@@ -60,7 +60,11 @@ def _movie_frame(path: Path, index: int, movies: dict) -> QtGui.QImage:
 
 
 def _cv2_frame(path: Path, index: int) -> QtGui.QImage:
-    import cv2
+    try:
+        import cv2
+    except ImportError as exc:
+        raise ValueError(f"cannot decode {path.name}: neither PyAV nor OpenCV is installed in this Python "
+                         "(pip install av)") from exc
 
     cap = cv2.VideoCapture(str(path))
     try:
