@@ -47,3 +47,30 @@ def test_accept_lays_in_and_plays_the_take_and_undo_switches_back(scene, sequenc
     assert take.state == "rejected" and "the source plays again" in vm.state.message
     bpy.ops.ed.undo()
     assert _playing(bpy.context.scene) == after
+
+
+def test_the_sidebar_hides_rejected_takes_until_asked(scene):
+    from test_results import Layout
+
+    import shotbridge_blender
+    from shotbridge_blender import ui
+
+    shotbridge_blender.register()
+    try:
+        vm = ui._VM = PanelViewModel(lambda: None)
+        vm.state.connection, vm.state.connection_text = "connected", "Connected to 127.0.0.1"
+        vm.state.takes += [Take("sh010", "gen_v001", "/gen/v001.mov", state="rejected"),
+                           Take("sh010", "gen_v002", "/gen/v002.mov")]
+        layout = Layout()
+        ui.draw_panel(layout)
+        assert "sh010: gen_v002 [pending]" in layout.labels
+        assert not any("gen_v001" in label for label in layout.labels)
+        assert "shotbridge.show_rejected" in layout.operators
+        assert bpy.ops.shotbridge.show_rejected() == {"FINISHED"}
+        layout = Layout()
+        ui.draw_panel(layout)
+        assert "sh010: gen_v001 [rejected]" in layout.labels  # reversible: shown again, and can be accepted
+        bpy.ops.shotbridge.show_rejected()
+    finally:
+        ui._VM = None
+        shotbridge_blender.unregister()

@@ -346,7 +346,10 @@ class PanelViewModel:
     def open_review(self, take: Take) -> ReviewState:
         """Show `take` against its clip's original media; its credentials are checked in the background."""
         clip = self._selection_clip(take.clip)
-        review = review_for(clip, take.key, take.reference, clip_name=take.clip)
+        reference = take.reference
+        if reference is None and (clip is None or take.key not in clip.media_references()):
+            reference = otio.schema.ExternalReference(target_url=take.url)  # a take known by its file only
+        review = review_for(clip, take.key, reference, clip_name=take.clip)
         review.take_state = take.state
         self.state.review = review
         self._changed("review")
