@@ -173,3 +173,25 @@ def test_review_state_clamps_and_reads_the_identity_verdict(tmp_path):
     with pytest.raises(ValueError, match="wipe, flip, side"):
         review.set_mode("overlay")
     assert Path(review.missing.split("file ")[1].split(" is")[0]).name == "t.png"
+
+
+def test_standalone_accept_on_picked_shots_changes_the_timeline_that_is_saved(tmp_path):
+    clips = [otio.schema.Clip(name=f"sh0{n}0", media_reference=otio.schema.ExternalReference(f"/p/sh0{n}0.mov"),
+                              source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, RATE),
+                                                                   otio.opentime.RationalTime(24, RATE)))
+             for n in (1, 2)]
+    cut = otio.schema.Timeline(name="cut", tracks=[otio.schema.Track(name="V1", children=clips)])
+    host = FileHost(cut)
+    vm = PanelViewModel(lambda: None, host=host)
+    picked = otio.schema.Timeline(name="cut", tracks=[otio.schema.Track(name="V1", children=[clips[1].deepcopy()])])
+    vm.set_selection(picked)  # as the standalone window hands over the shots picked in its list
+    movie = tmp_path / "sh020_v001.mov"
+    movie.write_bytes(b"take")
+    take = Take("sh020", "gen_v001", str(movie), reference=otio.schema.ExternalReference(movie.as_uri()))
+    assert vm.accept_take(take)
+    saved = host.timeline.find_clips()[1]
+    assert saved.active_media_reference_key == "gen_v001" and saved.media_reference.target_url == movie.as_uri()
+    assert host.timeline.find_clips()[0].active_media_reference_key == otio.schema.Clip.DEFAULT_MEDIA_KEY
+    assert "save the timeline" in vm.state.message
+    vm.reject_take(take)
+    assert saved.active_media_reference_key == otio.schema.Clip.DEFAULT_MEDIA_KEY and "original media" in vm.state.message
