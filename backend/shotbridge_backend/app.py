@@ -25,6 +25,7 @@ from shotbridge.models import (
     OTIO_MEDIA_TYPE,
     SHA256_RE,
     Asset,
+    Credentials,
     EgressRecord,
     Estimate,
     Health,
@@ -56,6 +57,7 @@ from .deps import (
 )
 from .operations import CATALOGUE
 from .policy import load_policy, save_policy
+from .provenance.check import check_credentials
 from .runner import to_job
 from .service import Backend
 from .settings import BackendSettings
@@ -301,6 +303,16 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
             raise ApiProblem(404, "Asset not found", f"Project '{project}' has no asset {sha256}.")
         return AssetFileResponse(backend.store.path(sha256), media_type=row.media_type,
                             headers={"X-ShotBridge-Sha256": sha256})
+
+    @app.get("/v1/projects/{project}/assets/{sha256}/credentials", response_model=Credentials, tags=["assets"],
+             responses=problems(401, 404, 422))
+    def get_asset_credentials(project: str, sha256: str, backend: BackendDep, principal: PrincipalDep) -> Credentials:
+        pid = project_row(backend, principal, project).id
+        row = _asset_row(backend, pid, sha256)
+        if row is None or not backend.store.exists(sha256):
+            raise ApiProblem(404, "Asset not found", f"Project '{project}' has no asset {sha256}.")
+        return check_credentials(backend.store.path(sha256), row.media_type, row.filename,
+                                 backend.runner.keys_dir)
 
     # jobs
 

@@ -28,6 +28,7 @@ from .hashing import CHUNK, HashCache
 from .models import (
     Asset,
     Character,
+    Credentials,
     EgressRecord,
     Estimate,
     Health,
@@ -174,6 +175,10 @@ class Client:
             if getattr(exc, "status", None) == 404:
                 return None
             raise
+
+    def credentials(self, project: str, sha256: str) -> Credentials:
+        """Whether the asset's Content Credentials verify against the backend's studio trust anchor."""
+        return self._get(f"/v1/projects/{project}/assets/{sha256}/credentials", Credentials)
 
     def assets(self, project: str) -> list[Asset]:
         return self._get(f"/v1/projects/{project}/assets", list[Asset])

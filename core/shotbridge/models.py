@@ -102,6 +102,25 @@ class Asset(_Model):
     created_at: datetime | None = None
 
 
+class CredentialStatus(str, Enum):
+    verified = "verified"  # signed, every hash checks out, the signer chains to the studio's trust anchor
+    not_signed = "not_signed"  # the file carries no Content Credentials
+    invalid = "invalid"  # credentials present but tampered with, damaged, or from an untrusted signer
+    unchecked = "unchecked"  # the backend has no trust anchor to check against (no studio keys yet)
+
+
+class Credentials(_Model):
+    """Whether an asset's Content Credentials (C2PA) verify against the studio's trust anchor."""
+
+    status: CredentialStatus
+    signer: str = ""
+    issues: list[str] = Field(default_factory=list, description="What failed, in words; empty when verified")
+    provider: str | None = None
+    model: str | None = None
+    digital_source_type: str | None = None
+    training_mining: dict[str, str] = Field(default_factory=dict)
+
+
 class OutputRef(_Model):
     """A file a job produced, stored as an asset of the job's project."""
 

@@ -271,7 +271,7 @@ def test_panels_register_and_draw_every_state(scene):
         shotbridge_blender.unregister()
 
 
-def test_sidebar_accept_swaps_the_take_in(scene):
+def test_sidebar_accept_swaps_the_take_in(scene, movie):
     import shotbridge_blender
     from shotbridge.panel.viewmodel import PanelViewModel, Take
     from shotbridge_blender import ui
@@ -282,7 +282,7 @@ def test_sidebar_accept_swaps_the_take_in(scene):
     try:
         ui._VM = PanelViewModel(lambda: None, host=BlenderHost())
         ui._VM.take_selection_from_host()
-        take = Take("sh010", "gen_v001", "/gen/missing_v001.mov")
+        take = Take("sh010", "gen_v001", str(movie))  # accepting needs the take's file on disk
         ui._VM.state.takes.append(take)
         assert bpy.ops.shotbridge.take(index=0, accept=True) == {"FINISHED"}
         found = strips(scene.sequence_editor)
@@ -291,6 +291,11 @@ def test_sidebar_accept_swaps_the_take_in(scene):
         assert bpy.ops.shotbridge.take(index=0, accept=False) == {"FINISHED"}
         assert take.state == "rejected" and found["sh010 gen_v001"].mute and not found["sh010"].mute
         assert found["sh010"].channel == 1
+        gone = Take("sh010", "gen_v002", "/gen/missing_v002.mov")
+        ui._VM.state.takes.append(gone)
+        with pytest.raises(RuntimeError, match="cannot be accepted"):  # the ERROR report (raised in module bpy)
+            bpy.ops.shotbridge.take(index=1, accept=True)
+        assert gone.state == "pending" and "missing_v002.mov is not on disk" in ui._VM.state.message
     finally:
         ui._VM = None
         shotbridge_blender.unregister()

@@ -75,16 +75,18 @@ def _cut() -> otio.schema.Timeline:
     return t
 
 
-def test_accept_and_reject_a_take():
+def test_accept_and_reject_a_take(tmp_path):
     host = FileHost(_cut())
     vm = PanelViewModel(lambda: None, host=host)
     vm.take_selection_from_host()
-    take = Take("sh010", "gen_v001", "/gen/sh010_v001.mov")
+    movie = tmp_path / "sh010_v001.mov"
+    movie.write_bytes(b"a take")  # accepting needs the take's file on disk
+    take = Take("sh010", "gen_v001", str(movie))
     vm.state.takes.append(take)
     clip = host.timeline.find_clips()[0]
     before = clip.range_in_parent()
-    vm.accept_take(take)
-    assert clip.active_media_reference_key == "gen_v001" and clip.media_reference.target_url == "/gen/sh010_v001.mov"
+    assert vm.accept_take(take)
+    assert clip.active_media_reference_key == "gen_v001" and clip.media_reference.target_url == str(movie)
     assert clip.range_in_parent() == before and take.state == "accepted"
     vm.reject_take(take)
     assert clip.active_media_reference_key == "DEFAULT_MEDIA" and take.state == "rejected"

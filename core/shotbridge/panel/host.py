@@ -16,8 +16,15 @@ class Host(Protocol):
     def apply(self, timeline: otio.schema.Timeline) -> list[str]:
         """Show a result (takes, CDL, findings) in the host; returns what was done, one line each."""
 
-    # Optional (the view model looks with getattr): `notify(text, level)` tells the artist a job ended, in the
-    # host's own way (Nuke's status bar, a Blender report); level is info | warning | error.
+    # Optional calls (the view model checks with getattr/hasattr, so a host may lack any of them):
+    # notify(text, level): tell the artist a job ended, in the host's own way (Nuke's status bar, a Blender
+    #     report); level is info | warning | error.
+    # Without accept_take/reject_take a host gets `apply` of the changed selection:
+    # accept_take(clip_name, key, reference, clip=None) -> str: make the take the clip's media inside the
+    #     host's own undo (`clip`: the selection's clip, as the host made it, when the panel has it)
+    # reject_take(clip_name, key, was_active, clip=None) -> str: hide it; when it was the clip's media, bring
+    #     the original back (undoably); both return one line saying what was done, and how to undo it here.
+    # undo_note: str, what the review view says about undoing in this host.
 
 
 class FileHost:
@@ -55,6 +62,38 @@ class FileHost:
                 mine.metadata["cdl"] = clip.metadata["cdl"]
                 done.append(f"{clip.name}: CDL")
         return done
+
+    # review: the open timeline's clip takes the take as its active media (saved with File > Save as)
+    undo_note = "Accept and Reject change the open timeline; File > Save as keeps them."
+
+    def accept_take(self, clip_name: str, key: str, reference, clip: otio.schema.Clip | None = None) -> str:
+        mine = self._own(clip_name, clip)
+        if mine is None:
+            return f"{clip_name}: not in the open timeline; the take is accepted in the panel only"
+        if mine is not clip:  # the panel works on picked copies: the timeline that is saved changes too
+            refs = mine.media_references()
+            if key not in refs and reference is not None:
+                refs[key] = reference.deepcopy()
+                mine.set_media_references(refs, mine.active_media_reference_key)
+            if key in mine.media_references():
+                mine.active_media_reference_key = key
+        return f"{clip_name}: take {key} is the clip's media (save the timeline to keep it)"
+
+    def reject_take(self, clip_name: str, key: str, was_active: bool, clip: otio.schema.Clip | None = None) -> str:
+        mine = self._own(clip_name, clip)
+        if mine is not None and mine.active_media_reference_key == key:
+            mine.active_media_reference_key = otio.schema.Clip.DEFAULT_MEDIA_KEY
+            return f"{clip_name}: take {key} rejected; the clip shows its original media again"
+        return f"{clip_name}: take {key} hidden"
+
+    def _own(self, clip_name: str, clip: otio.schema.Clip | None) -> otio.schema.Clip | None:
+        if self.timeline is None:
+            return None
+        clips = list(self.timeline.find_clips())
+        if clip is not None:
+            return next((c for c in clips if c is clip), None) or _matcher(clips)(clip)
+        named = [c for c in clips if c.name == clip_name]
+        return named[0] if len(named) == 1 else None
 
 
 def _matcher(clips: list[otio.schema.Clip]):

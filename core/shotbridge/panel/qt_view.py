@@ -85,6 +85,10 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.tabs.addTab(self._run_tab(), "Run")
         self.tabs.addTab(self._jobs_tab(), "Jobs")
         self.tabs.addTab(self._results_tab(), "Results")
+        from .qt_review import ReviewWidget
+
+        self.review = ReviewWidget(self.vm)
+        self.tabs.addTab(self.review, "Review")
         self.tabs.addTab(self._bible_tab(), "Characters")
         self.message = QtWidgets.QLabel()
         self.message.setObjectName("hint")
@@ -132,10 +136,20 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.results = QtWidgets.QListWidget()
         self.results.setIconSize(QtCore.QSize(120, 68))
         box.addWidget(self.results, 2)
-        box.addWidget(QtWidgets.QLabel("Takes"))
+        head = QtWidgets.QHBoxLayout()
+        head.addWidget(QtWidgets.QLabel("Takes"))
+        head.addStretch(1)
+        self.show_rejected = QtWidgets.QCheckBox("Show rejected")
+        self.show_rejected.toggled.connect(lambda _=False: self._refresh_results())
+        head.addWidget(self.show_rejected)
+        box.addLayout(head)
         self.takes = QtWidgets.QListWidget()
+        self.takes.itemDoubleClicked.connect(lambda _item: self._review_take())
         box.addWidget(self.takes, 1)
         row = QtWidgets.QHBoxLayout()
+        review = QtWidgets.QPushButton("Review take")
+        review.clicked.connect(self._review_take)
+        row.addWidget(review)
         accept = QtWidgets.QPushButton("Accept take")
         accept.clicked.connect(lambda: self._take_action(self.vm.accept_take))
         reject = QtWidgets.QPushButton("Reject take")
@@ -275,6 +289,8 @@ class ShotBridgePanel(QtWidgets.QWidget):
             self.characters.addItem(f"{c.name}  ·  {len(c.references)} reference(s)  {c.notes[:40]}")
         self.bible_text.setText(s.bible_text)
         self.message.setText(s.message)
+        if topic in ("all", "review", "takes", "results"):
+            self.review.refresh()
 
     def _refresh_jobs(self) -> None:
         self.job_list.sync()
@@ -287,8 +303,12 @@ class ShotBridgePanel(QtWidgets.QWidget):
                 item.setIcon(QtGui.QIcon(str(r.thumbnail)))
             self.results.addItem(item)
         self.takes.clear()
-        for t in self.vm.state.takes:
-            self.takes.addItem(f"{t.clip}: {t.key}  [{t.state}]")
+        for index, t in enumerate(self.vm.state.takes):
+            if t.state == "rejected" and not self.show_rejected.isChecked():
+                continue  # rejected takes stay hidden until asked for; accepting one brings it back
+            item = QtWidgets.QListWidgetItem(f"{t.clip}: {t.key}  [{t.state}]")
+            item.setData(QtCore.Qt.UserRole, index)
+            self.takes.addItem(item)
 
     # -- actions ------------------------------------------------------------------------------------------
 
@@ -300,9 +320,16 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.vm.run()
 
     def _take_action(self, action) -> None:
-        row = self.takes.currentRow()
-        if 0 <= row < len(self.vm.state.takes):
-            action(self.vm.state.takes[row])
+        item = self.takes.currentItem()
+        index = item.data(QtCore.Qt.UserRole) if item is not None else None
+        if index is not None and 0 <= index < len(self.vm.state.takes):
+            action(self.vm.state.takes[index])
+
+    def _review_take(self) -> None:
+        self._take_action(self.vm.open_review)
+        if self.vm.state.review is not None:
+            self.tabs.setCurrentWidget(self.review)
+            self.review.setFocus()
 
     def _add_character(self) -> None:
         name = self.character_name.text().strip()

@@ -26,6 +26,7 @@ from ..watcher import Dispatcher, JobWatcher, call_now
 from .form import FormField, fields_from_schema, validate
 from .host import Host
 from .jobs import finished_notice
+from .review import Credential, ReviewState, judge_credentials, media_of, missing_reason, review_for
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff"}
@@ -45,7 +46,7 @@ class Take:
     clip: str
     key: str
     url: str
-    state: str = "pending"  # pending | accepted | rejected
+    state: str = "pending"  # pending | accepted | rejected (hidden by default; accepting it again restores it)
     reference: otio.core.MediaReference | None = None  # the take's media as the result timeline has it
 
 
@@ -67,6 +68,7 @@ class PanelState:
     characters: list[Character] = field(default_factory=list)
     bible_text: str = ""
     message: str = ""
+    review: ReviewState | None = None  # the take open in the review view
 
 
 class PanelViewModel:
@@ -84,6 +86,7 @@ class PanelViewModel:
         self._watcher: JobWatcher | None = None
         self._project_id: str | None = None
         self._lock = threading.Lock()
+        self._closed = False  # after close() a late answer from a worker changes nothing (its view may be gone)
 
     # -- plumbing ------------------------------------------------------------------------------------------
 
@@ -95,23 +98,29 @@ class PanelViewModel:
         for listener in list(self._listeners):
             listener(topic)
 
-    def _background(self, work: Callable[[], Any], done: Callable[[Any], None], topic: str) -> None:
+    def _background(self, work: Callable[[], Any], done: Callable[[Any], None], topic: str,
+                    on_error: Callable[[str, str], None] | None = None) -> None:
         """Run `work` on a worker thread; hand its result (or error) back through the dispatcher."""
+        def failed(topic: str, text: str) -> None:
+            if not self._closed:
+                (on_error or self._failed)(topic, text)
 
         def run() -> None:
             try:
                 value = work()
             except ShotBridgeError as exc:
-                self.dispatch(self._failed, topic, str(exc))
+                self.dispatch(failed, topic, str(exc))
             except Exception as exc:  # a panel must report, never crash its host
                 log.exception("panel action failed")
-                self.dispatch(self._failed, topic, f"{type(exc).__name__}: {exc}")
+                self.dispatch(failed, topic, f"{type(exc).__name__}: {exc}")
             else:
                 self.dispatch(self._finish, done, value, topic)
 
         self._pool.submit(run)
 
     def _finish(self, done: Callable[[Any], None], value: Any, topic: str) -> None:
+        if self._closed:
+            return
         done(value)
         self._changed(topic)
 
@@ -126,6 +135,7 @@ class PanelViewModel:
         self._changed(topic)
 
     def close(self) -> None:
+        self._closed = True
         if self._watcher:
             self._watcher.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -355,8 +365,15 @@ class PanelViewModel:
             if self.host is not None:
                 self.state.message = "; ".join(self.host.apply(r.timeline)) or self.state.message
 
-    def accept_take(self, take: Take) -> None:
-        """The take becomes the active media of its clip in the selection; the host shows it."""
+    def accept_take(self, take: Take) -> bool:
+        """The take becomes the active media of its clip in the selection; the host shows it (in its own undo
+        where it has one). A take whose files are missing is refused: False, with the reason in the message."""
+        reference = take.reference or otio.schema.ExternalReference(target_url=take.url)
+        missing = missing_reason(media_of(reference))
+        if missing is not None:
+            self.state.message = f"Take {take.key} of {take.clip} cannot be accepted: {missing}."
+            self._changed("message")
+            return False
         clip = self._selection_clip(take.clip)
         if clip is not None:
             if take.key not in clip.media_references():
@@ -365,22 +382,81 @@ class PanelViewModel:
                                   else otio.schema.ExternalReference(target_url=take.url))
                 clip.set_media_references(refs, clip.active_media_reference_key)
             set_active_take(clip, take.key)
-            if self.host is not None:
-                self.host.apply(self.state.selection)
+        if hasattr(self.host, "accept_take"):
+            self.state.message = self.host.accept_take(take.clip, take.key, reference, clip=clip)
+        elif self.host is not None and clip is not None:
+            self.host.apply(self.state.selection)
         for other in self.state.takes:
             if other.clip == take.clip and other is not take and other.state == "accepted":
                 other.state = "pending"
         take.state = "accepted"
+        self._sync_review(take)
         self._changed("takes")
+        return True
 
     def reject_take(self, take: Take) -> None:
+        """The take is hidden (state rejected); if it was the clip's media, the original comes back."""
         clip = self._selection_clip(take.clip)
-        if clip is not None and clip.active_media_reference_key == take.key:
+        was_active = clip is not None and clip.active_media_reference_key == take.key
+        if was_active:
             set_active_take(clip, DEFAULT)
-            if self.host is not None:
-                self.host.apply(self.state.selection)
+        if hasattr(self.host, "reject_take"):
+            self.state.message = self.host.reject_take(take.clip, take.key, take.state == "accepted" or was_active,
+                                                       clip=clip)
+        elif self.host is not None and was_active:
+            self.host.apply(self.state.selection)
         take.state = "rejected"
+        self._sync_review(take)
         self._changed("takes")
+
+    # -- review ---------------------------------------------------------------------------------------------
+
+    def open_review(self, take: Take) -> ReviewState:
+        """Show `take` against its clip's original media; its credentials are checked in the background."""
+        clip = self._selection_clip(take.clip)
+        reference = take.reference
+        if reference is None and (clip is None or take.key not in clip.media_references()):
+            reference = otio.schema.ExternalReference(target_url=take.url)  # a take known by its file only
+        review = review_for(clip, take.key, reference, clip_name=take.clip)
+        review.take_state = take.state
+        self.state.review = review
+        self._changed("review")
+        if review.facts.signed:
+            self._check_credentials(review)
+        return review
+
+    def review_take(self) -> Take | None:
+        review = self.state.review
+        if review is None:
+            return None
+        return next((t for t in self.state.takes if t.clip == review.clip and t.key == review.key), None)
+
+    def _sync_review(self, take: Take) -> None:
+        review = self.state.review
+        if review is not None and (review.clip, review.key) == (take.clip, take.key):
+            review.take_state = take.state
+
+    def _check_credentials(self, review: ReviewState) -> None:
+        client, project = self.client, self._project_id
+        frames = review.facts.frames
+        files = review.take.files()
+        local = list(zip(files, frames, strict=True)) if len(files) == len(frames) else []
+
+        def work():
+            if client is None:
+                return None
+            return judge_credentials([client.credentials(project, sha) for sha in dict.fromkeys(frames)], local)
+
+        def done(credential) -> None:
+            from .review import Credential
+
+            review.credential = credential or Credential("unchecked", "not connected to a backend")
+
+        def failed(topic: str, text: str) -> None:
+            review.credential = Credential("unchecked", text)
+            self._changed(topic)
+
+        self._background(work, done, "review", on_error=failed)
 
     def _selection_clip(self, name: str):
         if self.state.selection is None:

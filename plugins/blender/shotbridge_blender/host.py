@@ -32,3 +32,16 @@ class BlenderHost:
         from .notify import notify
 
         notify(text, level)
+
+    # review (optional Host calls): the take's strip plays in the source's place, one step on Blender's undo
+    undo_note = "Accept and Reject are single steps in Blender's Edit > Undo."
+
+    def accept_take(self, clip_name: str, key: str, reference, clip=None) -> str:
+        from .review import accept_take
+
+        return accept_take(clip_name, key, reference)
+
+    def reject_take(self, clip_name: str, key: str, was_active: bool, clip=None) -> str:
+        from .review import reject_take
+
+        return reject_take(clip_name, key, was_active)

@@ -136,7 +136,23 @@ class SHOTBRIDGE_OT_take(bpy.types.Operator):
     def execute(self, context):
         vm = view_model()
         take = vm.state.takes[self.index]
-        (vm.accept_take if self.accept else vm.reject_take)(take)
+        if self.accept and not vm.accept_take(take):  # a take whose files are missing: say why, in Blender's way
+            self.report({"ERROR"}, vm.state.message)
+            return {"CANCELLED"}
+        if not self.accept:
+            vm.reject_take(take)
+        return {"FINISHED"}
+
+
+_SHOW_REJECTED = [False]  # the sidebar's toggle (UI state, not saved in the .blend)
+
+
+class SHOTBRIDGE_OT_show_rejected(bpy.types.Operator):
+    bl_idname = "shotbridge.show_rejected"
+    bl_label = "Show or hide rejected takes"
+
+    def execute(self, context):
+        _SHOW_REJECTED[0] = not _SHOW_REJECTED[0]
         return {"FINISHED"}
 
 
@@ -190,13 +206,18 @@ def draw_panel(layout) -> None:
         if shown.error:  # why it failed, where the artist looks (a sidebar label holds one line)
             layout.label(text=shown.error.splitlines()[0][:120], icon="ERROR")
     layout.operator("shotbridge.check_render")
-    for i, take in enumerate(s.takes[:8]):
+    hidden = sum(t.state == "rejected" for t in s.takes)
+    shown = [(i, t) for i, t in enumerate(s.takes) if t.state != "rejected" or _SHOW_REJECTED[0]]
+    for i, take in shown[:8]:
         row = layout.row()
         row.label(text=f"{take.clip}: {take.key} [{take.state}]")
         accept = row.operator("shotbridge.take", text="", icon="CHECKMARK")
         accept.index, accept.accept = i, True
         reject = row.operator("shotbridge.take", text="", icon="X")
         reject.index, reject.accept = i, False
+    if hidden:  # rejected takes are hidden until asked for; accepting one brings it back
+        layout.operator("shotbridge.show_rejected",
+                        text=("Hide" if _SHOW_REJECTED[0] else "Show") + f" {hidden} rejected take(s)")
     if s.message:
         layout.label(text=s.message)
 
@@ -223,6 +244,6 @@ class SHOTBRIDGE_PT_viewport(bpy.types.Panel):
 
 CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_OT_retry,
            SHOTBRIDGE_OT_pick_operation,
-           SHOTBRIDGE_OT_set_param, SHOTBRIDGE_OT_take,
+           SHOTBRIDGE_OT_set_param, SHOTBRIDGE_OT_take, SHOTBRIDGE_OT_show_rejected,
            SHOTBRIDGE_OT_check_render, SHOTBRIDGE_PT_sequencer,
            SHOTBRIDGE_PT_viewport)

@@ -109,3 +109,16 @@ class NukeHost:
         from .notify import notify
 
         notify(text, level)
+
+    # review (optional Host calls): a Read switch inside one undo group
+    undo_note = "Accept and Reject are single steps in Nuke's Edit > Undo."
+
+    def accept_take(self, clip_name: str, key: str, reference, clip=None) -> str:
+        from .review import accept_take
+
+        return accept_take(clip_name, key, reference)
+
+    def reject_take(self, clip_name: str, key: str, was_active: bool, clip=None) -> str:
+        from .review import reject_take
+
+        return reject_take(clip_name, key, was_active)

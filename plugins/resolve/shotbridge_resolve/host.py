@@ -83,3 +83,29 @@ class ResolveHost:
         """A finished job. Resolve's scripting API has no notification or status-bar call, so the ShotBridge
         window's own status line (under the selection row) shows it."""
         self.message = {"warning": "Warning: ", "error": "Error: "}.get(level, "") + text
+
+    # review (optional Host calls). Resolve's scripting API has no undo: an accept is taken back by Reject,
+    # which disables the take's item again so the plate plays, or by accepting the earlier take again.
+    undo_note = ("Resolve's scripting API has no undo: Reject (or accepting the earlier take again) takes an "
+                 "accept back; the take stays on its ShotBridge takes track, disabled.")
+
+    def accept_take(self, clip_name: str, key: str, reference, clip: otio.schema.Clip | None = None) -> str:
+        from .review import accept_take
+
+        return "; ".join(self._guarded(lambda: accept_take(self, clip_name, key, reference, clip)))
+
+    def reject_take(self, clip_name: str, key: str, was_active: bool, clip: otio.schema.Clip | None = None) -> str:
+        from .review import reject_take
+
+        return "; ".join(self._guarded(lambda: reject_take(self, clip_name, key, was_active, clip)))
+
+    def _guarded(self, work) -> list[str]:
+        try:
+            return work()
+        except (ResolveStateError, TimebaseError) as exc:
+            return [str(exc)]
+        except WrongThread:
+            raise
+        except Exception as exc:  # reported in the panel, never raised into the event loop
+            log.exception("accepting or rejecting a take in Resolve failed")
+            return [f"ShotBridge could not change the take in Resolve ({type(exc).__name__}: {exc})."]

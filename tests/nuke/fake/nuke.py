@@ -42,6 +42,12 @@ def _on_main_thread(what: str) -> None:
 
 
 class Knob:
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_value" and Undo._open is not None and "_value" in self.__dict__:  # Edit > Undo restores it
+            old = self.__dict__["_value"]
+            Undo._open.append(lambda: object.__setattr__(self, "_value", old))
+        object.__setattr__(self, name, value)
+
     def __init__(self, *args, **kwargs) -> None:
         self._name = args[0] if args else ""
         self._label = args[1] if len(args) > 1 else self._name
@@ -189,6 +195,7 @@ KNOB_CLASSES: dict[str, type[Knob]] = {
     "from0": Channel_Knob, "to0": Channel_Knob,
     "fps": Double_Knob, "first_frame": Int_Knob, "last_frame": Int_Knob,
     "shotbridge_tag": String_Knob,  # the adapter's own knob (made with nuke.String_Knob)
+    "shotbridge_plate": String_Knob, "shotbridge_take": String_Knob,  # review: the Read's plate, its take
 }
 _NODE_KNOBS = {"name": "", "label": "", "tile_color": 0}
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -268,6 +275,8 @@ class Node:
         if knob.name() in self._knobs:
             raise RuntimeError(f"{self.name()} already has a knob {knob.name()}")
         self._knobs[knob.name()] = knob
+        if Undo._open is not None:
+            Undo._open.append(lambda: self._knobs.pop(knob.name(), None))
 
     def __getitem__(self, name: str) -> Knob:
         _on_main_thread("Node.__getitem__")
@@ -342,15 +351,40 @@ class Menu:
 
 
 class Undo:
+    """Groups of changes Edit > Undo reverts: knob values set and knobs added between begin and end."""
+
     log: list[str] = []
+    _open: list | None = None  # the open group's reverts, in the order the changes were made
+    _name = ""
+    _done: list[tuple[str, list]] = []
 
     @classmethod
     def begin(cls, *args, **kwargs) -> Any:
         cls.log.append(f"begin {args[0] if args else ''}".strip())
+        cls._open, cls._name = [], (args[0] if args else "")
 
     @classmethod
     def end(cls, *args, **kwargs) -> Any:
         cls.log.append("end")
+        if cls._open:
+            cls._done.append((cls._name, cls._open))
+        cls._open = None
+
+    @classmethod
+    def undo(cls, *args, **kwargs) -> Any:
+        _on_main_thread("Undo.undo")
+        if cls._done:
+            _, reverts = cls._done.pop()
+            for revert in reversed(reverts):
+                revert()
+
+    @classmethod
+    def undoDescribe(cls, *args, **kwargs) -> Any:
+        return cls._done[-1][0] if cls._done else ""
+
+
+def undo() -> None:
+    Undo.undo()
 
 
 class Nodes:
@@ -391,6 +425,8 @@ def reset() -> None:
     filenames.clear()
     main_thread_calls.clear()
     Undo.log.clear()
+    Undo._done.clear()
+    Undo._open = None
     while _pending:
         _pending.popleft()
     set_main_thread(threading.current_thread())
