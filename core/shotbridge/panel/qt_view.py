@@ -52,6 +52,9 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.vm = view_model
         self.vm.dispatch = lambda fn, *args: self._bridge.call.emit(lambda: fn(*args))
         self.vm.subscribe(self._refresh)
+        from .qt_mask import QtImaging
+
+        self.vm.mask_imaging = QtImaging()  # masks are checked against the shot with Qt's image code
         self.setStyleSheet(STYLE)
         self.setMinimumSize(420, 560)
         self._inputs: dict[str, QtWidgets.QWidget] = {}
@@ -221,6 +224,10 @@ class ShotBridgePanel(QtWidgets.QWidget):
             browse.clicked.connect(lambda _=False, edit=path, t=f.title: self._pick_file(edit, t))
             row.addWidget(path, 1)
             row.addWidget(browse)
+            if f.name == "mask":
+                from .qt_mask import add_mask_buttons
+
+                add_mask_buttons(self, f.name, path, browse, row)
         else:
             w = QtWidgets.QLineEdit("" if value is None else str(value))
             w.textChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
@@ -242,10 +249,16 @@ class ShotBridgePanel(QtWidgets.QWidget):
             w = self._input_for(f)
             self._inputs[f.name] = w
             self.form.addRow(label, w)
+            if f.name == "mask" and self.vm.state.mask_note and f.name not in self.vm.state.errors:
+                note = QtWidgets.QLabel(self.vm.state.mask_note)
+                note.setObjectName("hint")
+                note.setWordWrap(True)
+                self.form.addRow("", note)
             error = self.vm.state.errors.get(f.name)
             if error:
                 e = QtWidgets.QLabel(error)
                 e.setObjectName("error")
+                e.setWordWrap(True)  # refusals name sizes and what to do: long lines
                 self.form.addRow("", e)
 
     # -- refresh from the view model ----------------------------------------------------------------------
