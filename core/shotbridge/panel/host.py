@@ -16,6 +16,10 @@ class Host(Protocol):
     def apply(self, timeline: otio.schema.Timeline) -> list[str]:
         """Show a result (takes, CDL, findings) in the host; returns what was done, one line each."""
 
+    # Optional (the view model checks with hasattr; hosts without them say so):
+    #   matte(clip_name) -> Path: a mask the host renders for the shot (Nuke Roto, Blender Mask).
+    #   still(clip_name) -> Path: a frame the host grabs for the panel's painter (Resolve).
+
 
 class FileHost:
     """The standalone panel's host: a timeline file opened from disk; results are merged into it."""

@@ -319,7 +319,7 @@ class PanelViewModel:
         try:
             frame = self.mask_frame()
             if host is not None and hasattr(host, "matte"):
-                self.use_mask(name, host.matte(frame.clip, frame.index))
+                self.use_mask(name, host.matte(frame.clip))
                 return None
             if host is not None and hasattr(host, "still"):
                 return host.still(frame.clip)

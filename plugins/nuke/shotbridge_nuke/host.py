@@ -103,3 +103,9 @@ class NukeHost:
         from .apply import apply_timeline
 
         return apply_timeline(timeline)
+
+    def matte(self, clip_name: str):
+        """The selected Roto/RotoPaint's matte for the shot's first frame, as a PNG path (see matte.py)."""
+        from .matte import render_matte
+
+        return render_matte(clip_name)
