@@ -78,3 +78,13 @@ class ResolveHost:
         except Exception as exc:  # as above: reported in the panel, never raised into the event loop
             log.exception("applying a result in Resolve failed")
             return [f"ShotBridge could not apply the result in Resolve ({type(exc).__name__}: {exc})."]
+
+    def still(self, clip_name: str):
+        """The clip's first frame grabbed as a still (PNG path) for the panel's mask painter (see still.py);
+        raises ValueError saying what to do when Resolve cannot give one."""
+        from .still import grab_still
+
+        try:
+            return grab_still(self.session, clip_name)
+        except (ResolveStateError, TimebaseError) as exc:
+            raise ValueError(str(exc)) from exc
