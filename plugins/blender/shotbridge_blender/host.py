@@ -26,3 +26,9 @@ class BlenderHost:
         from .render_inputs import load_images
 
         return [f"image {image.name}" for image in load_images(paths)]
+
+    def matte(self, clip_name: str):
+        """The strip's Mask datablock rendered at its first frame, as a grey PNG path (see matte.py)."""
+        from .matte import render_matte
+
+        return render_matte(clip_name)
