@@ -20,7 +20,7 @@ from qtpy.QtTest import QTest  # noqa: E402
 from shotbridge.models import JobStatus  # noqa: E402
 from shotbridge.panel.host import FileHost  # noqa: E402
 from shotbridge.panel.mask import MaskError, ShotFrame, fit, prepare, shot_frame  # noqa: E402
-from shotbridge.panel.qt_mask import MaskPainter, QtImaging, decode_frame, is_blank  # noqa: E402
+from shotbridge.panel.qt_mask import MaskPainter, QtImaging, _decode_cv2, decode_frame, is_blank  # noqa: E402
 from shotbridge.panel.qt_view import ShotBridgePanel  # noqa: E402
 from shotbridge.panel.viewmodel import PanelViewModel  # noqa: E402
 
@@ -120,6 +120,9 @@ def test_shot_frame_and_movie_decode(tmp_path, qapp):
     image = decode_frame(frame)
     assert (image.width(), image.height()) == (640, 360)
     assert QtImaging().frame_size(frame) == (640, 360)
+    by_cv2 = _decode_cv2(frame)  # the decoder used where PyAV is not installed gives the same frame
+    assert (by_cv2.width(), by_cv2.height()) == (640, 360)
+    assert abs(QtGui.qGray(by_cv2.pixel(320, 100)) - QtGui.qGray(image.pixel(320, 100))) < 12
     with pytest.raises(MaskError, match="not at"):
         decode_frame(ShotFrame("sh020", tmp_path / "gone.mov", 0, True))
 
@@ -254,6 +257,7 @@ def test_painted_mask_is_the_inpaint_jobs_mask(qtbot, client_factory, project_na
     assert (painter.canvas.frame.width(), painter.canvas.frame.height()) == (640, 360)
     painter.size.setValue(40)
     drag(painter.canvas, [QtCore.QPointF(280, 120), QtCore.QPointF(360, 120)])
+    shoot(painter, "mask-painter-over-movie-frame")
     painter.save_button.click()
     qtbot.waitUntil(lambda: str(vm.state.values.get("mask", "")).endswith(".grey.png"), timeout=10000)
     assert "mask" not in vm.state.errors
