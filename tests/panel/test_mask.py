@@ -113,6 +113,17 @@ def test_prepare_scales_greys_and_refuses(tmp_path, qapp):
     assert note == "" and QtGui.qGray(grey.pixel(150, 150)) == 255 and QtGui.qGray(grey.pixel(600, 600)) == 0
 
 
+def test_one_mask_is_checked_against_every_shot(tmp_path, qapp):
+    imaging = QtImaging()
+    wide = grey_image(tmp_path / "wide.png", (1280, 720), (0, 0, 64, 64))
+    shots = [ShotFrame("sh010", FACE, 0, False), ShotFrame("sh020", FACES / "obama" / "obama-1080p.jpg", 0, False)]
+    out, note = prepare(wide, shots, imaging, tmp_path / "out")
+    assert note == "" and QtGui.QImage(str(out)).size() == QtCore.QSize(1280, 720)  # fitted to the first shot
+    shots.append(ShotFrame("sh030", FACES / "obama" / "obama2.jpg", 0, False))  # 626x1200, portrait
+    with pytest.raises(MaskError, match=r"^sh030: .*1280x720.*626x1200"):
+        prepare(wide, shots, imaging, tmp_path / "out")
+
+
 def test_shot_frame_and_movie_decode(tmp_path, qapp):
     movie = face_movie(tmp_path / "sh010.mp4")
     frame = shot_frame(timeline_of(movie).find_clips()[0])

@@ -75,19 +75,27 @@ def fit(mask: Size, shot: Size) -> MaskFit:
     return MaskFit(True, f"The mask is {fmt(mask)}; scaled to the shot's {fmt(shot)}.")
 
 
-def prepare(path: Path, frame: ShotFrame | None, imaging: Imaging, folder: Path) -> tuple[Path, str]:
-    """The mask to send for `frame`'s shot (an 8-bit grey PNG in `folder`) and a note for the artist.
+def prepare(path: Path, frames: ShotFrame | list[ShotFrame] | None, imaging: Imaging,
+            folder: Path) -> tuple[Path, str]:
+    """The mask to send for the shots of `frames` (an 8-bit grey PNG in `folder`) and a note for the artist.
 
-    Raises MaskError when the file is missing, of another aspect, or all black. Without a shot (nothing
-    selected) the mask is only greyed and checked for content."""
+    One mask serves every shot: it is checked against each (a shot of another aspect refuses it, naming the
+    shot) and scaled to the first one's size. Raises MaskError when the file is missing, of another aspect,
+    or all black. Without a shot (nothing selected) the mask is only greyed and checked for content."""
     path = Path(path)
     if not path.is_file():
         raise MaskError(f"No mask file at {path}: pick an existing image, or paint one (Paint...).")
+    frames = [frames] if isinstance(frames, ShotFrame) else list(frames or [])
     mask_size = imaging.image_size(path)
     how, shot_size = MaskFit(False, ""), None
-    if frame is not None:
-        shot_size = imaging.frame_size(frame)
-        how = fit(mask_size, shot_size)
+    for i, frame in enumerate(frames):
+        size = imaging.frame_size(frame)
+        try:
+            fitted = fit(mask_size, size)
+        except MaskError as exc:
+            raise MaskError(f"{frame.clip}: {exc}") from exc
+        if i == 0:
+            how, shot_size = fitted, size
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{path.stem}.grey.png"
     if not imaging.write_grey(path, out, shot_size if how.scale else None):

@@ -125,6 +125,15 @@ class QtImaging:
     def frame_size(self, frame: ShotFrame) -> Size:
         if not frame.movie:
             return self.image_size(frame.path)
+        try:  # the stream header says it without decoding a frame
+            import av
+
+            with av.open(str(frame.path)) as container:
+                ctx = container.streams.video[0].codec_context
+                if ctx.width and ctx.height:
+                    return ctx.width, ctx.height
+        except Exception:  # noqa: BLE001 (no PyAV, or a file it cannot open: decoding says why)
+            pass
         image = decode_frame(frame)
         return image.width(), image.height()
 

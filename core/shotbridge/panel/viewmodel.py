@@ -278,9 +278,17 @@ class PanelViewModel:
         return (self.cache_dir or Path(tempfile.gettempdir()) / "shotbridge-panel") / "masks"
 
     def _prepared_mask(self, path: Path, selection, imaging: Imaging) -> tuple[Path, str]:
-        clips = list(selection.find_clips()) if selection is not None else []
-        frame = shot_frame(clips[0]) if clips else None
-        return prepare(path, frame, imaging, self.mask_folder())
+        """The mask checked against every selected shot (one per media file) and fitted to the first."""
+        frames, seen = [], set()
+        for clip in selection.find_clips() if selection is not None else []:
+            try:
+                frame = shot_frame(clip)
+            except MaskError:  # no media to compare with (a gap-filler, an offline clip): the backend says so
+                continue
+            if frame.path not in seen:
+                seen.add(frame.path)
+                frames.append(frame)
+        return prepare(path, frames, imaging, self.mask_folder())
 
     def use_mask(self, name: str, path: Path) -> None:
         """Check a mask (picked, painted or from the host) against the shot off the main thread; it becomes the
