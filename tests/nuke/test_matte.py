@@ -64,3 +64,26 @@ def test_from_host_in_nuke_sets_the_mask(nuke, tmp_path, qapp):
     assert grey.format() == QtGui.QImage.Format_Grayscale8 and (grey.width(), grey.height()) == (1920, 1080)
     assert QtGui.qGray(grey.pixel(200, 200)) == 255 and QtGui.qGray(grey.pixel(1000, 800)) == 0
     vm.close()
+
+
+def test_paint_on_an_exr_plate_asks_nuke_for_the_frame(nuke, tmp_path, qapp):
+    """The panel does not decode EXR: Paint... shows the shot's first frame as Nuke renders it."""
+    import shutil
+
+    from shotbridge.panel.viewmodel import PanelViewModel
+    from shotbridge_nuke.host import NukeHost
+
+    plates = tmp_path / "plates"
+    plates.mkdir()
+    for n in (1001, 1002):  # JPEG bytes under EXR names: the fake decodes by content, the panel goes by name
+        shutil.copyfile(FACE_1080, plates / f"sh010.{n}.exr")
+    nuke.add("Read", "Read1", file=str(plates / "sh010.####.exr"), first=1001, last=1002, origfirst=1001,
+             origlast=1002, selected=True)
+    vm = PanelViewModel(lambda: None, host=NukeHost(), cache_dir=tmp_path)
+    vm.take_selection_from_host()
+    source = vm.mask_paint_source()
+    import cv2
+
+    assert source.name == "Read1_still.1001.png" and nuke.executed[-1][1:] == (1001, 1001)
+    assert cv2.imread(str(source)).shape == (1080, 1920, 3) and not nuke.allNodes("Write")
+    vm.close()

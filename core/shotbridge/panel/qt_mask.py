@@ -460,7 +460,7 @@ def paint_mask(panel, name: str, source: ShotFrame | Path | None = None) -> Mask
     vm = panel.vm
     if source is None:
         try:
-            source = vm.mask_frame()
+            source = vm.mask_paint_source()
         except MaskError as exc:
             vm.state.errors[name] = str(exc)
             vm.state.message = str(exc)

@@ -29,6 +29,7 @@ from .mask import Imaging, MaskError, ShotFrame, prepare, shot_frame
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff"}
+HOST_DECODED = {".exr", ".dpx", ".cin", ".hdr", ".sxr"}  # plates the painter asks the host to render (Nuke)
 
 
 @dataclass
@@ -271,6 +272,17 @@ class PanelViewModel:
         if not clips:
             raise MaskError("Select a shot first (Use selection, or open a timeline): the mask is painted on its frame.")
         return shot_frame(clips[0])
+
+    def mask_paint_source(self) -> ShotFrame | Path:
+        """What the painter shows: the shot's frame, or for media the panel cannot decode (EXR, DPX plates) a
+        still the host renders of it where it can (Nuke); raises MaskError saying what to do."""
+        frame = self.mask_frame()
+        if frame.path.suffix.lower() in HOST_DECODED and self.host is not None and hasattr(self.host, "still"):
+            try:
+                return Path(self.host.still(frame.clip))
+            except ValueError as exc:
+                raise MaskError(str(exc)) from exc
+        return frame
 
     def mask_folder(self) -> Path:
         import tempfile

@@ -109,3 +109,9 @@ class NukeHost:
         from .matte import render_matte
 
         return render_matte(clip_name)
+
+    def still(self, clip_name: str):
+        """The shot's first frame rendered by Nuke as a PNG, for the panel's painter (see matte.py)."""
+        from .matte import render_still
+
+        return render_still(clip_name)

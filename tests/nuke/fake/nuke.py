@@ -437,8 +437,9 @@ def set_shape(node: Node, box: tuple[int, int, int, int]) -> None:
 
 
 def execute(nameOrNode, start: int, end: int, incr: int = 1, views=None, continueOnError: bool = False) -> None:
-    """Render a Write: its input's alpha (a Roto's shape) as RGBA PNGs (black colour, matte in alpha), one per
-    frame, at the input's format; the frame pattern #### or %04d in the file is filled in."""
+    """Render a Write, one PNG per frame, the frame pattern #### or %04d in its file filled in: a Read input
+    gives its file's frame (decoded with OpenCV, by content), a Roto/RotoPaint its shape as RGBA (black colour,
+    matte in alpha) at its format."""
     _on_main_thread("execute")
     import cv2
     import numpy as np
@@ -452,9 +453,15 @@ def execute(nameOrNode, start: int, end: int, incr: int = 1, views=None, continu
     fmt = source.format()
     executed.append((write.name(), start, end))
     for frame in range(start, end + 1, incr):
-        pixels = np.zeros((fmt.height(), fmt.width(), 4), np.uint8)
-        x, y, w, h = getattr(source, "_shape", (0, 0, 0, 0))
-        pixels[y:y + h, x:x + w, 3] = 255
+        if source.Class() == "Read":
+            name = re.sub(r"#+", lambda m, f=frame: f"{f:0{len(m.group(0))}d}", filename(source) or "")
+            pixels = cv2.imread(re.sub(r"%0?(\d*)d", lambda m, f=frame: f"{f:0{int(m.group(1) or 1)}d}", name))
+            if pixels is None:
+                raise RuntimeError(f"{source.name()}: cannot open {name} for frame {frame}")
+        else:
+            pixels = np.zeros((fmt.height(), fmt.width(), 4), np.uint8)
+            x, y, w, h = getattr(source, "_shape", (0, 0, 0, 0))
+            pixels[y:y + h, x:x + w, 3] = 255
         path = re.sub(r"#+", lambda m, f=frame: f"{f:0{len(m.group(0))}d}", str(write["file"].value()))
         cv2.imwrite(re.sub(r"%0?(\d*)d", lambda m, f=frame: f"{f:0{int(m.group(1) or 1)}d}", path), pixels)
 
