@@ -70,6 +70,8 @@ def test_paint_on_an_exr_plate_asks_nuke_for_the_frame(nuke, tmp_path, qapp):
     """The panel does not decode EXR: Paint... shows the shot's first frame as Nuke renders it."""
     import shutil
 
+    import numpy as np
+
     from shotbridge.panel.viewmodel import PanelViewModel
     from shotbridge_nuke.host import NukeHost
 
@@ -86,4 +88,17 @@ def test_paint_on_an_exr_plate_asks_nuke_for_the_frame(nuke, tmp_path, qapp):
 
     assert source.name == "Read1_still.1001.png" and nuke.executed[-1][1:] == (1001, 1001)
     assert cv2.imread(str(source)).shape == (1080, 1920, 3) and not nuke.allNodes("Write")
+
+    # the mask is checked against the Read's format (the panel cannot read the EXR for its size)
+    from shotbridge.panel.mask import prepare
+    from shotbridge.panel.qt_mask import QtImaging
+
+    half = tmp_path / "half.png"
+    pixels = np.zeros((540, 960), np.uint8)
+    pixels[100:200, 100:200] = 255
+    cv2.imwrite(str(half), pixels)
+    frames = [vm.mask_frame()]
+    assert frames[0].size == (1920, 1080)
+    out, note = prepare(half, frames, QtImaging(), tmp_path / "out")
+    assert "960x540" in note and cv2.imread(str(out), cv2.IMREAD_GRAYSCALE).shape == (1080, 1920)
     vm.close()

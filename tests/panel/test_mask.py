@@ -119,6 +119,9 @@ def test_one_mask_is_checked_against_every_shot(tmp_path, qapp):
     shots = [ShotFrame("sh010", FACE, 0, False), ShotFrame("sh020", FACES / "obama" / "obama-1080p.jpg", 0, False)]
     out, note = prepare(wide, shots, imaging, tmp_path / "out")
     assert note == "" and QtGui.QImage(str(out)).size() == QtCore.QSize(1280, 720)  # fitted to the first shot
+    shots.append(ShotFrame("sh025", tmp_path / "offline.mov", 0, True))  # media not here: not compared
+    out, note = prepare(wide, shots, imaging, tmp_path / "out")
+    assert note == "Not checked against sh025: its media cannot be read here."
     shots.append(ShotFrame("sh030", FACES / "obama" / "obama2.jpg", 0, False))  # 626x1200, portrait
     with pytest.raises(MaskError, match=r"^sh030: .*1280x720.*626x1200"):
         prepare(wide, shots, imaging, tmp_path / "out")

@@ -34,6 +34,7 @@ class ShotFrame:
     path: Path
     index: int
     movie: bool
+    size: Size | None = None  # when the host says it (Nuke's Read format): no decoding needed
 
 
 @dataclass(frozen=True)
@@ -87,21 +88,28 @@ def prepare(path: Path, frames: ShotFrame | list[ShotFrame] | None, imaging: Ima
         raise MaskError(f"No mask file at {path}: pick an existing image, or paint one (Paint...).")
     frames = [frames] if isinstance(frames, ShotFrame) else list(frames or [])
     mask_size = imaging.image_size(path)
-    how, shot_size = MaskFit(False, ""), None
-    for i, frame in enumerate(frames):
-        size = imaging.frame_size(frame)
+    how, shot_size, unchecked = MaskFit(False, ""), None, []
+    for frame in frames:
+        try:
+            size = frame.size or imaging.frame_size(frame)
+        except MaskError:  # media the panel cannot read (offline, EXR without the host): the backend checks it
+            unchecked.append(frame.clip)
+            continue
         try:
             fitted = fit(mask_size, size)
         except MaskError as exc:
             raise MaskError(f"{frame.clip}: {exc}") from exc
-        if i == 0:
+        if shot_size is None:
             how, shot_size = fitted, size
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{path.stem}.grey.png"
     if not imaging.write_grey(path, out, shot_size if how.scale else None):
         raise MaskError(f"The mask {path.name} is all black, so there is nothing to fill: paint white where the "
                         "picture is to change.")
-    return out, how.note
+    note = how.note
+    if unchecked:
+        note += f"{' ' if note else ''}Not checked against {', '.join(unchecked)}: its media cannot be read here."
+    return out, note
 
 
 def shot_frame(clip: otio.schema.Clip, base_dir: Path | None = None) -> ShotFrame:
@@ -116,7 +124,7 @@ def shot_frame(clip: otio.schema.Clip, base_dir: Path | None = None) -> ShotFram
         number = (round(start.rescaled_to(rate).value) if start is not None
                   else ref.start_frame)
         return ShotFrame(clip.name, local_path(ref.target_url_for_image_number(
-            max(0, number - ref.start_frame)), base_dir), 0, False)
+            max(0, number - ref.start_frame)), base_dir), 0, False, _host_size(clip))
     if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
         path = local_path(ref.target_url, base_dir)
         index = 0
@@ -124,6 +132,16 @@ def shot_frame(clip: otio.schema.Clip, base_dir: Path | None = None) -> ShotFram
             offset = start - avail.start_time if avail is not None else start
             index = max(0, round(offset.to_frames()))
         movie = path.suffix.lower() not in {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp", ".dpx"}
-        return ShotFrame(clip.name, path, index, movie)
+        return ShotFrame(clip.name, path, index, movie, _host_size(clip))
     raise MaskError(f"The shot {clip.name} has no media file to paint on: relink it in the host, or pick a mask "
                     "file instead.")
+
+
+def _host_size(clip: otio.schema.Clip) -> Size | None:
+    """The frame size the host recorded for the clip (Nuke: the Read's format), if any."""
+    fmt = dict(clip.metadata.get("nuke", {})).get("format") or {}
+    try:
+        size = int(fmt["width"]), int(fmt["height"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return size if min(size) > 0 else None
