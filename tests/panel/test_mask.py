@@ -202,9 +202,12 @@ def test_painting_erasing_invert_clear_undo_and_save(qtbot, tmp_path):
     assert grey_at(canvas, 500, 200) == 0 and grey_at(canvas, 300, 200) == 255
     assert canvas.undo() and grey_at(canvas, 500, 200) == 255, "undo brings the erased stroke back"
 
-    painter.erase_button.click()
-    painter.paint_button.click()
-    assert not canvas.erasing
+    QTest.keyClick(painter, QtCore.Qt.Key_X)
+    assert not canvas.erasing and painter.paint_button.isChecked()
+    QTest.keyClick(painter, QtCore.Qt.Key_BracketRight)
+    assert canvas.size_px == 72
+    QTest.keyClick(painter, QtCore.Qt.Key_BracketLeft)
+    assert canvas.size_px == 58
     canvas.invert()
     assert grey_at(canvas, 300, 200) == 0 and grey_at(canvas, 1200, 50) == 255
     shoot(painter, "mask-painter-inverted-overlay")
