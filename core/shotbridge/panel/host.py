@@ -25,6 +25,9 @@ class Host(Protocol):
     # reject_take(clip_name, key, was_active, clip=None) -> str: hide it; when it was the clip's media, bring
     #     the original back (undoably); both return one line saying what was done, and how to undo it here.
     # undo_note: str, what the review view says about undoing in this host.
+    # matte/still: hosts without them say so:
+    #   matte(clip_name) -> Path: a mask the host renders for the shot (Nuke Roto, Blender Mask).
+    #   still(clip_name) -> Path: a frame the host grabs for the panel's painter (Resolve).
 
 
 class FileHost:

@@ -80,6 +80,8 @@ QPushButton {{ background: {p.button}; border: 1px solid {p.border}; padding: 4p
 QPushButton:hover {{ background: {p.hover}; }}
 QPushButton#primary {{ background: {p.accent}; color: {p.accent_text}; font-weight: bold; border: none; }}
 QPushButton:disabled {{ color: #777; }}
+QPushButton:checked {{ background: {p.row_selection}; border: 1px solid {p.accent};
+    color: {p.accent if p.accent_is_light else p.text}; }}
 QPushButton#primary:disabled {{ background: {p.tab}; color: #8a8a8a; }}
 QProgressBar {{ border: 1px solid {p.border}; background: {p.base}; text-align: center; height: 14px; }}
 QProgressBar::chunk {{ background: {p.bar}; }}

@@ -270,8 +270,6 @@ class ReviewWidget(QtWidgets.QWidget):
         self.decoder = FrameDecoder(self)
         self.decoder.decoded.connect(self._decoded, QtCore.Qt.QueuedConnection)
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
-        # the panel's style has no checked state for buttons: the mode in use must show
-        self.setStyleSheet("QPushButton:checked { background: #5a4630; border: 1px solid #c8781e; color: #f0a030; }")
         self._shown: tuple | None = None
         self._build()
         self.refresh()

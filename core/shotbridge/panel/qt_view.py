@@ -11,24 +11,6 @@ from .look import palette_of, style_sheet
 from .qt_jobs import JobList
 from .viewmodel import PanelViewModel
 
-STYLE = """
-QWidget { background: #2b2b2b; color: #d8d8d8; font-size: 12px; }
-QTabWidget::pane { border: 1px solid #3c3c3c; top: -1px; }
-QTabBar::tab { background: #323232; padding: 5px 12px; border: 1px solid #3c3c3c; }
-QTabBar::tab:selected { background: #3d3d3d; color: #f0a030; }
-QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QListWidget, QTreeWidget {
-    background: #1f1f1f; border: 1px solid #454545; padding: 3px; selection-background-color: #f0a030; }
-QPushButton { background: #3f3f3f; border: 1px solid #555; padding: 4px 12px; border-radius: 2px; }
-QPushButton:hover { background: #4a4a4a; }
-QPushButton#primary { background: #c8781e; color: #111; font-weight: bold; border: none; }
-QPushButton:disabled { color: #777; }
-QPushButton#primary:disabled { background: #4a3f33; color: #8a8a8a; }
-QProgressBar { border: 1px solid #454545; background: #1f1f1f; text-align: center; height: 14px; }
-QProgressBar::chunk { background: #c8781e; }
-QLabel#error { color: #ff6b5e; }
-QLabel#hint { color: #8a8a8a; }
-QHeaderView::section { background: #323232; border: none; padding: 3px; }
-"""
 STATUS_COLOURS = {"connected": "#5fbf60", "connecting": "#f0a030", "error": "#ff5e57", "disconnected": "#777"}
 
 
@@ -56,6 +38,9 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.look = palette_of(view_model.host)  # the host's own greys and accent
         self.setStyleSheet(style_sheet(self.look))
         self.setAttribute(QtCore.Qt.WA_StyledBackground, True)  # its own grey, whatever window holds it
+        from .qt_mask import QtImaging
+
+        self.vm.mask_imaging = QtImaging()  # masks are checked against the shot with Qt's image code
         self.setMinimumSize(420, 560)
         self._inputs: dict[str, QtWidgets.QWidget] = {}
         self._build()
@@ -224,6 +209,10 @@ class ShotBridgePanel(QtWidgets.QWidget):
             browse.clicked.connect(lambda _=False, edit=path, t=f.title: self._pick_file(edit, t))
             row.addWidget(path, 1)
             row.addWidget(browse)
+            if f.name == "mask":
+                from .qt_mask import add_mask_buttons
+
+                add_mask_buttons(self, f.name, path, browse, row)
         else:
             w = QtWidgets.QLineEdit("" if value is None else str(value))
             w.textChanged.connect(lambda v, n=f.name: self.vm.set_value(n, v))
@@ -245,10 +234,16 @@ class ShotBridgePanel(QtWidgets.QWidget):
             w = self._input_for(f)
             self._inputs[f.name] = w
             self.form.addRow(label, w)
+            if f.name == "mask" and self.vm.state.mask_note and f.name not in self.vm.state.errors:
+                note = QtWidgets.QLabel(self.vm.state.mask_note)
+                note.setObjectName("hint")
+                note.setWordWrap(True)
+                self.form.addRow("", note)
             error = self.vm.state.errors.get(f.name)
             if error:
                 e = QtWidgets.QLabel(error)
                 e.setObjectName("error")
+                e.setWordWrap(True)  # refusals name sizes and what to do: long lines
                 self.form.addRow("", e)
 
     # -- refresh from the view model ----------------------------------------------------------------------

@@ -27,9 +27,11 @@ from .form import FormField, fields_from_schema, validate
 from .host import Host
 from .jobs import finished_notice
 from .review import Credential, ReviewState, judge_credentials, media_of, missing_reason, review_for
+from .mask import Imaging, MaskError, ShotFrame, prepare, shot_frame
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff"}
+HOST_DECODED = {".exr", ".dpx", ".cin", ".hdr", ".sxr"}  # plates the painter asks the host to render (Nuke)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class PanelState:
     bible_text: str = ""
     message: str = ""
     review: ReviewState | None = None  # the take open in the review view
+    mask_note: str = ""  # how the mask was fitted to the shot (scaled from another size), shown by the field
 
 
 class PanelViewModel:
@@ -87,6 +90,7 @@ class PanelViewModel:
         self._project_id: str | None = None
         self._lock = threading.Lock()
         self._closed = False  # after close() a late answer from a worker changes nothing (its view may be gone)
+        self.mask_imaging: Imaging | None = None  # pixel work for mask checks; the Qt view sets QtImaging
 
     # -- plumbing ------------------------------------------------------------------------------------------
 
@@ -175,6 +179,7 @@ class PanelViewModel:
         self.state.fields = fields_from_schema(op.params_schema)
         self.state.values = {f.name: f.default for f in self.state.fields if f.default is not None}
         self.state.errors = {}
+        self.state.mask_note = ""
         self._changed("form")
 
     def set_value(self, name: str, value: Any) -> None:
@@ -213,7 +218,13 @@ class PanelViewModel:
         fields = list(self.state.fields)
         shots = [c.name for c in selection.find_clips()] if selection is not None else []
 
+        masks = [f.name for f in fields if f.kind == "file" and f.name == "mask" and params.get(f.name)]
+        imaging = self.mask_imaging
+
         def work() -> Job:
+            for name in masks:  # checked against the shot (scaled, or refused) before anything is sent
+                if imaging is not None:
+                    params[name] = str(self._prepared_mask(Path(params[name]), selection, imaging)[0])
             if selection is not None:
                 self._fill_from_selection(fields, params, selection)
             for f in fields:  # files the artist picked (a mask, a reference image) go up with the job
@@ -329,6 +340,94 @@ class PanelViewModel:
 
     def _set_jobs(self, jobs: list[Job]) -> None:
         self.state.jobs = {j.id: j for j in jobs}
+
+    # -- masks (mask.py checks them, qt_mask.py paints them) --------------------------------------------
+
+    def mask_frame(self) -> ShotFrame:
+        """The frame a mask is painted on: the first selected shot's; raises MaskError saying what to do."""
+        clips = list(self.state.selection.find_clips()) if self.state.selection is not None else []
+        if not clips:
+            raise MaskError("Select a shot first (Use selection, or open a timeline): the mask is painted on its frame.")
+        return shot_frame(clips[0])
+
+    def mask_paint_source(self) -> ShotFrame | Path:
+        """What the painter shows: the shot's frame, or for media the panel cannot decode (EXR, DPX plates) a
+        still the host renders of it where it can (Nuke); raises MaskError saying what to do."""
+        frame = self.mask_frame()
+        if frame.path.suffix.lower() in HOST_DECODED and self.host is not None and hasattr(self.host, "still"):
+            try:
+                return Path(self.host.still(frame.clip))
+            except ValueError as exc:
+                raise MaskError(str(exc)) from exc
+        return frame
+
+    def mask_folder(self) -> Path:
+        import tempfile
+
+        return (self.cache_dir or Path(tempfile.gettempdir()) / "shotbridge-panel") / "masks"
+
+    def _prepared_mask(self, path: Path, selection, imaging: Imaging) -> tuple[Path, str]:
+        """The mask checked against every selected shot (one per media file) and fitted to the first."""
+        frames, seen = [], set()
+        for clip in selection.find_clips() if selection is not None else []:
+            try:
+                frame = shot_frame(clip)
+            except MaskError:  # no media to compare with (a gap-filler, an offline clip): the backend says so
+                continue
+            if frame.path not in seen:
+                seen.add(frame.path)
+                frames.append(frame)
+        return prepare(path, frames, imaging, self.mask_folder())
+
+    def use_mask(self, name: str, path: Path) -> None:
+        """Check a mask (picked, painted or from the host) against the shot off the main thread; it becomes the
+        field's value, scaled with a note, or the field shows why it was refused."""
+        self.state.values[name] = str(path)
+        imaging, selection = self.mask_imaging, self.state.selection
+        if imaging is None:
+            self.state.errors.pop(name, None)
+            self._changed("form")
+            return
+
+        def work():
+            try:
+                return self._prepared_mask(Path(path), selection, imaging)
+            except MaskError as exc:
+                return exc
+
+        def done(value) -> None:
+            if isinstance(value, MaskError):
+                self.state.errors[name] = str(value)  # shown under the field
+                self.state.mask_note = ""
+                return
+            out, note = value
+            self.state.values[name] = str(out)
+            self.state.errors.pop(name, None)
+            self.state.mask_note = note
+            self.state.message = f"Mask ready: {Path(path).name}"
+
+        self._background(work, done, "form")
+
+    def mask_from_host(self, name: str) -> Path | None:
+        """The host's own mask for the selected shot (call on the host's main thread): a matte it renders (Nuke
+        Roto, Blender Mask) becomes the field's value; a still it grabs (Resolve) is returned to paint on.
+        Hosts without either say so."""
+        host = self.host
+        try:
+            frame = self.mask_frame()
+            if host is not None and hasattr(host, "matte"):
+                self.use_mask(name, host.matte(frame.clip))
+                return None
+            if host is not None and hasattr(host, "still"):
+                return host.still(frame.clip)
+            where = host.name if host is not None else "the standalone panel"
+            raise MaskError(f"Masks from the host are not available in {where}: paint one (Paint...) or pick a "
+                            "file (Browse...).")
+        except (MaskError, ValueError) as exc:  # hosts raise ValueError saying what to select
+            self.state.errors[name] = str(exc)
+            self.state.message = str(exc)
+            self._changed("form")
+            return None
 
     # -- results and takes --------------------------------------------------------------------------------
 

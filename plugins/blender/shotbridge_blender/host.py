@@ -45,3 +45,9 @@ class BlenderHost:
         from .review import reject_take
 
         return reject_take(clip_name, key, was_active)
+
+    def matte(self, clip_name: str):
+        """The strip's Mask datablock rendered at its first frame, as a grey PNG path (see matte.py)."""
+        from .matte import render_matte
+
+        return render_matte(clip_name)

@@ -127,6 +127,23 @@ class SHOTBRIDGE_OT_set_param(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class SHOTBRIDGE_OT_mask_from_strip(bpy.types.Operator):
+    """The selected strip's Mask (a Mask modifier, or a Mask strip over it) rendered as the operation's mask."""
+
+    bl_idname = "shotbridge.mask_from_strip"
+    bl_label = "Mask from strip"
+    name: bpy.props.StringProperty(default="mask")
+
+    def execute(self, context):
+        vm = view_model()
+        vm.take_selection_from_host()
+        vm.mask_from_host(self.name)
+        if self.name in vm.state.errors:
+            self.report({"WARNING"}, vm.state.errors[self.name])
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
 class SHOTBRIDGE_OT_take(bpy.types.Operator):
     bl_idname = "shotbridge.take"
     bl_label = "Accept or reject a take"
@@ -194,6 +211,8 @@ def draw_panel(layout) -> None:
             else:
                 value = s.values.get(f.name)
                 row.operator("shotbridge.set_param", text="" if value is None else str(value)).name = f.name
+                if f.name == "mask":
+                    row.operator("shotbridge.mask_from_strip", text="", icon="MOD_MASK").name = f.name
     layout.operator("shotbridge.run")
     for job in list(s.jobs.values())[:8]:
         row = layout.row()
@@ -243,7 +262,7 @@ class SHOTBRIDGE_PT_viewport(bpy.types.Panel):
 
 
 CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_OT_retry,
-           SHOTBRIDGE_OT_pick_operation,
-           SHOTBRIDGE_OT_set_param, SHOTBRIDGE_OT_take, SHOTBRIDGE_OT_show_rejected,
+           SHOTBRIDGE_OT_pick_operation, SHOTBRIDGE_OT_set_param, SHOTBRIDGE_OT_mask_from_strip,
+           SHOTBRIDGE_OT_take, SHOTBRIDGE_OT_show_rejected,
            SHOTBRIDGE_OT_check_render, SHOTBRIDGE_PT_sequencer,
            SHOTBRIDGE_PT_viewport)

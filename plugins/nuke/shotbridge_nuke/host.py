@@ -122,3 +122,15 @@ class NukeHost:
         from .review import reject_take
 
         return reject_take(clip_name, key, was_active)
+
+    def matte(self, clip_name: str):
+        """The selected Roto/RotoPaint's matte for the shot's first frame, as a PNG path (see matte.py)."""
+        from .matte import render_matte
+
+        return render_matte(clip_name)
+
+    def still(self, clip_name: str):
+        """The shot's first frame rendered by Nuke as a PNG, for the panel's painter (see matte.py)."""
+        from .matte import render_still
+
+        return render_still(clip_name)

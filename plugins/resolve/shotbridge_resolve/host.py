@@ -109,3 +109,13 @@ class ResolveHost:
         except Exception as exc:  # reported in the panel, never raised into the event loop
             log.exception("accepting or rejecting a take in Resolve failed")
             return [f"ShotBridge could not change the take in Resolve ({type(exc).__name__}: {exc})."]
+
+    def still(self, clip_name: str):
+        """The clip's first frame grabbed as a still (PNG path) for the panel's mask painter (see still.py);
+        raises ValueError saying what to do when Resolve cannot give one."""
+        from .still import grab_still
+
+        try:
+            return grab_still(self.session, clip_name)
+        except (ResolveStateError, TimebaseError) as exc:
+            raise ValueError(str(exc)) from exc

@@ -18,7 +18,7 @@ from typing import Any
 
 TEST_HELPERS = {"add", "reset", "run_main_thread", "pending_main_thread", "plugin_paths", "messages",
                 "filenames", "main_thread_calls", "KNOB_CLASSES", "DEFAULTS", "TEST_HELPERS", "MAIN_THREAD",
-                "set_main_thread"}
+                "set_main_thread", "set_shape", "executed"}
 
 # Knob flags (values as in Nuke's headers; only identity matters here).
 INVISIBLE = 0x400
@@ -176,6 +176,10 @@ class Format_Knob(Knob):
         return True
 
 
+class ChannelMask_Knob(Channel_Knob):
+    pass
+
+
 class Tab_Knob(Knob):
     def value(self, *args, **kwargs) -> Any:  # type: ignore[override]
         return None
@@ -194,6 +198,7 @@ KNOB_CLASSES: dict[str, type[Knob]] = {
     "bdwidth": Int_Knob, "bdheight": Int_Knob,
     "from0": Channel_Knob, "to0": Channel_Knob,
     "fps": Double_Knob, "first_frame": Int_Knob, "last_frame": Int_Knob,
+    "file_type": Enumeration_Knob, "channels": ChannelMask_Knob,
     "shotbridge_tag": String_Knob,  # the adapter's own knob (made with nuke.String_Knob)
     "shotbridge_plate": String_Knob, "shotbridge_take": String_Knob,  # review: the Read's plate, its take
 }
@@ -206,7 +211,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                          "saturation": 1.0},
     "BackdropNode": {"bdwidth": 100, "bdheight": 100},
     "Copy": {"from0": "rgba.alpha", "to0": "rgba.alpha"},
-    "Write": {"file": ""},
+    "Write": {"file": "", "file_type": "", "channels": "rgb"},
 }
 _MAX_INPUTS = {"Read": 0, "BackdropNode": 0, "Root": 0, "Copy": 2}
 
@@ -419,6 +424,7 @@ def _free_name(cls: str) -> str:
 
 def reset() -> None:
     _nodes.clear()
+    executed.clear()
     _menus.clear()
     plugin_paths.clear()
     messages.clear()
@@ -448,6 +454,52 @@ def createNode(typ: str, knobs: str = "", inpanel: bool = True) -> Node:
     if selected:  # Nuke connects a new node to the selected one
         node.setInput(0, selected[0])
     return node
+
+
+def delete(n: Node | None) -> None:
+    _on_main_thread("delete")
+    if n is not None:
+        _nodes.pop(n.name(), None)
+        for other in _nodes.values():
+            other._inputs = {i: x for i, x in other._inputs.items() if x is not n}
+
+
+executed: list[tuple[str, int, int]] = []  # (Write node, first, last) for each execute
+
+
+def set_shape(node: Node, box: tuple[int, int, int, int]) -> None:
+    """Test helper (not Nuke API): a Roto's one shape, a rectangle (x, y, w, h) from the top-left, white alpha."""
+    node._shape = box
+
+
+def execute(nameOrNode, start: int, end: int, incr: int = 1, views=None, continueOnError: bool = False) -> None:
+    """Render a Write, one PNG per frame, the frame pattern #### or %04d in its file filled in: a Read input
+    gives its file's frame (decoded with OpenCV, by content), a Roto/RotoPaint its shape as RGBA (black colour,
+    matte in alpha) at its format."""
+    _on_main_thread("execute")
+    import cv2
+    import numpy as np
+
+    write = nameOrNode if isinstance(nameOrNode, Node) else _nodes[nameOrNode]
+    if write.Class() != "Write":
+        raise RuntimeError(f"{write.name()} cannot be executed")
+    source = write.input(0)
+    if source is None:
+        raise RuntimeError(f"{write.name()}: no input connected")
+    fmt = source.format()
+    executed.append((write.name(), start, end))
+    for frame in range(start, end + 1, incr):
+        if source.Class() == "Read":
+            name = re.sub(r"#+", lambda m, f=frame: f"{f:0{len(m.group(0))}d}", filename(source) or "")
+            pixels = cv2.imread(re.sub(r"%0?(\d*)d", lambda m, f=frame: f"{f:0{int(m.group(1) or 1)}d}", name))
+            if pixels is None:
+                raise RuntimeError(f"{source.name()}: cannot open {name} for frame {frame}")
+        else:
+            pixels = np.zeros((fmt.height(), fmt.width(), 4), np.uint8)
+            x, y, w, h = getattr(source, "_shape", (0, 0, 0, 0))
+            pixels[y:y + h, x:x + w, 3] = 255
+        path = re.sub(r"#+", lambda m, f=frame: f"{f:0{len(m.group(0))}d}", str(write["file"].value()))
+        cv2.imwrite(re.sub(r"%0?(\d*)d", lambda m, f=frame: f"{f:0{int(m.group(1) or 1)}d}", path), pixels)
 
 
 def toNode(s: str) -> Node | None:

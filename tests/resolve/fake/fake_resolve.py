@@ -138,6 +138,11 @@ class Project(_API):
     def GetMediaPool(self) -> MediaPool:
         return self._pool
 
+    def GetGallery(self) -> Gallery:
+        if not hasattr(self, "_gallery"):
+            self._gallery = Gallery()
+        return self._gallery
+
     def GetTimelineCount(self) -> int:
         return len(self._timelines)
 
@@ -371,6 +376,22 @@ class Timeline(_API):
     def GetCurrentTimecode(self) -> str:
         return self._tc(self._playhead)
 
+    def SetCurrentTimecode(self, timecode: str) -> bool:
+        try:
+            self._playhead = otio.opentime.from_timecode(timecode, self._fps()).to_frames()
+        except ValueError:
+            return False
+        return True
+
+    def GrabStill(self):
+        """A still of the picture under the playhead (None over a gap), added to the current album."""
+        item = self.GetCurrentVideoItem()
+        if item is None:
+            return None
+        still = GalleryStill(item, item._left + self._playhead - item._start)
+        self._project.GetGallery().GetCurrentStillAlbum()._stills.append(still)
+        return still
+
     def GetCurrentVideoItem(self):
         for track in reversed(self._tracks):  # the picture shows the topmost item
             for item in track["items"]:
@@ -559,6 +580,53 @@ class TimelineItem(_API):
 
     def GetClipEnabled(self) -> bool:
         return self._enabled
+
+
+class GalleryStill(_API):
+    def __init__(self, item: TimelineItem, media_frame: int):
+        self._item, self._frame = item, media_frame
+        self._label = f"1.{next(_ids)}.1"
+
+
+class GalleryStillAlbum(_API):
+    def __init__(self):
+        self._stills: list[GalleryStill] = []
+
+    def GetStills(self) -> list:
+        return list(self._stills)
+
+    def ExportStills(self, galleryStills: list, folderPath: str, filePrefix: str, format: str) -> bool:  # noqa: N803
+        """Each still as <prefix>_<label>.<format>: the media frame it shows, read from the real file."""
+        import cv2
+
+        if format not in ("dpx", "cin", "tif", "jpg", "png", "ppm", "bmp", "xpm") or not os.path.isdir(folderPath):
+            return False
+        for still in galleryStills:
+            if still not in self._stills:
+                return False
+            path = still._item._mpi._props["File Path"]
+            pixels = cv2.imread(path)
+            if pixels is None:
+                capture = cv2.VideoCapture(path)
+                capture.set(cv2.CAP_PROP_POS_FRAMES, still._frame)
+                ok, pixels = capture.read()
+                capture.release()
+                if not ok:
+                    return False
+            cv2.imwrite(os.path.join(folderPath, f"{filePrefix}_{still._label}.{format}"), pixels)
+        return True
+
+    def DeleteStills(self, galleryStills: list) -> bool:
+        self._stills = [s for s in self._stills if s not in galleryStills]
+        return True
+
+
+class Gallery(_API):
+    def __init__(self):
+        self._album = GalleryStillAlbum()
+
+    def GetCurrentStillAlbum(self) -> GalleryStillAlbum:
+        return self._album
 
 
 def new_resolve(version: tuple = (19, 1, 4, 11, ""), rate: str = "24", timeline: str | None = "Edit v3",
