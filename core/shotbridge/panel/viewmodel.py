@@ -26,8 +26,8 @@ from ..watcher import Dispatcher, JobWatcher, call_now
 from .form import FormField, fields_from_schema, validate
 from .host import Host
 from .jobs import finished_notice
-from .review import Credential, ReviewState, judge_credentials, media_of, missing_reason, review_for
 from .mask import Imaging, MaskError, ShotFrame, prepare, shot_frame
+from .review import Credential, ReviewState, judge_credentials, media_of, missing_reason, review_for
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff"}
