@@ -8,6 +8,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ..models import JobStatus
 from .form import FormField
+from .qt_shots import ShotsView, load_cell_image
 from .viewmodel import PanelViewModel
 
 STYLE = """
@@ -42,8 +43,10 @@ class _Bridge(QtCore.QObject):
 
 
 class ShotBridgePanel(QtWidgets.QWidget):
-    def __init__(self, view_model: PanelViewModel | None = None, parent=None):
+    def __init__(self, view_model: PanelViewModel | None = None, parent=None, shots_tab: bool = True):
         super().__init__(parent)
+        self._shots_tab = shots_tab  # the standalone window shows its shot table beside the panel instead
+        self._result_images: dict[Path, object] = {}  # a result's thumbnail (QImage) or the reason it has none
         self._bridge = _Bridge()
         if view_model is None:
             from ..client import Client
@@ -83,6 +86,10 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.tabs.addTab(self._jobs_tab(), "Jobs")
         self.tabs.addTab(self._results_tab(), "Results")
         self.tabs.addTab(self._bible_tab(), "Characters")
+        self.shots = None
+        if self._shots_tab:  # appended, so the other tabs keep their places
+            self.shots = ShotsView(self.vm)
+            self.tabs.addTab(self.shots, "Shots")
         self.message = QtWidgets.QLabel()
         self.message.setObjectName("hint")
         self.message.setWordWrap(True)
@@ -141,7 +148,7 @@ class ShotBridgePanel(QtWidgets.QWidget):
         page = QtWidgets.QWidget()
         box = QtWidgets.QVBoxLayout(page)
         self.results = QtWidgets.QListWidget()
-        self.results.setIconSize(QtCore.QSize(120, 68))
+        self.results.setIconSize(QtCore.QSize(96, 54))
         box.addWidget(self.results, 2)
         box.addWidget(QtWidgets.QLabel("Takes"))
         self.takes = QtWidgets.QListWidget()
@@ -273,7 +280,8 @@ class ShotBridgePanel(QtWidgets.QWidget):
                                      if clips else "Selection: none")
         self.run_button.setEnabled(s.connection == "connected")
         self._refresh_jobs()
-        self._refresh_results()
+        if topic in ("all", "results", "takes", "connection"):
+            self._refresh_results()
         self.characters.clear()
         for c in s.characters:
             self.characters.addItem(f"{c.name}  ·  {len(c.references)} reference(s)  {c.notes[:40]}")
@@ -299,12 +307,30 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.results.clear()
         for r in self.vm.state.results:
             item = QtWidgets.QListWidgetItem(f"{r.name}\n{r.job_id[:8]}")
-            if r.thumbnail is not None:
-                item.setIcon(QtGui.QIcon(str(r.thumbnail)))
+            if r.thumbnail is not None:  # decoded on the thumbnailer's worker, never here
+                item.setData(QtCore.Qt.UserRole, str(r.thumbnail))
+                self._result_icon(item, r.thumbnail)
             self.results.addItem(item)
         self.takes.clear()
         for t in self.vm.state.takes:
             self.takes.addItem(f"{t.clip}: {t.key}  [{t.state}]")
+
+    def _result_icon(self, item: QtWidgets.QListWidgetItem, path: Path) -> None:
+        image = self._result_images.get(path)
+        if isinstance(image, QtGui.QImage):
+            item.setIcon(QtGui.QIcon(QtGui.QPixmap.fromImage(image)))
+        elif isinstance(image, str):
+            item.setToolTip(f"no thumbnail: {image}")
+        elif path not in self._result_images:
+            self._result_images[path] = None  # asked once
+            self.vm.thumbnailer(load=load_cell_image).request(path, 0, lambda t, p=path: self._result_arrived(p, t))
+
+    def _result_arrived(self, path: Path, thumb) -> None:
+        self._result_images[path] = thumb.image if thumb.ok else thumb.reason
+        for i in range(self.results.count()):
+            item = self.results.item(i)
+            if item.data(QtCore.Qt.UserRole) == str(path):
+                self._result_icon(item, path)
 
     # -- actions ------------------------------------------------------------------------------------------
 

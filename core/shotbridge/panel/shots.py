@@ -144,14 +144,23 @@ def shot_rows(timeline: otio.schema.Timeline | None, base_dir: Path | None = Non
     return rows
 
 
+def trimmed(clip: otio.schema.Clip) -> otio.opentime.TimeRange:
+    """The clip's range; a clip with none anywhere (a bare file opened as a clip) counts as empty at 0."""
+    try:
+        return clip.trimmed_range()
+    except otio.exceptions.OTIOError:
+        rate = getattr(clip.media_reference, "rate", None) or 24.0
+        return otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate), otio.opentime.RationalTime(0, rate))
+
+
 def row_of(clip: otio.schema.Clip, track: str, timeline: otio.schema.Timeline,
            start: otio.opentime.RationalTime | None, base_dir: Path | None) -> ShotRow:
-    source = clip.trimmed_range()
+    source = trimmed(clip)
     rate = source.start_time.rate
     try:
         record = clip.transformed_time_range(source, timeline.tracks)
     except otio.exceptions.OTIOError:
-        record = clip.range_in_parent()
+        record = source
     rec_in = record.start_time + start if start is not None else record.start_time
     s_in = round(source.start_time.value)
     media, frame, note = media_of(clip, base_dir)
@@ -173,7 +182,7 @@ def row_of(clip: otio.schema.Clip, track: str, timeline: otio.schema.Timeline,
 
 
 def drift_ranges(clip: otio.schema.Clip) -> list[DriftRange]:
-    first = clip.trimmed_range().start_time
+    first = trimmed(clip).start_time
     out = []
     for marker, data in list_findings(clip, "drift"):
         rng = marker.marked_range
@@ -199,7 +208,7 @@ def ai_facts(ref: otio.core.MediaReference) -> dict | None:
 def media_of(clip: otio.schema.Clip, base_dir: Path | None = None) -> tuple[Path | None, int, str]:
     """The file showing the shot's first frame, that frame's index in it, and why there is none."""
     ref = clip.media_reference
-    first = clip.trimmed_range().start_time
+    first = trimmed(clip).start_time
     if isinstance(ref, otio.schema.ImageSequenceReference):
         number = round(first.rescaled_to(ref.rate or first.rate).value)  # no available range: time is frames
         if ref.available_range is not None:
