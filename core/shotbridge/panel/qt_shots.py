@@ -129,6 +129,8 @@ class ShotFilter(QtCore.QSortFilterProxyModel):
         self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+        if not self.text and not self.kind:  # the common case, asked per row on every reset
+            return True
         row: ShotRow = self.sourceModel().rows[source_row]
         return row.matches(self.text) and (not self.kind or any(b.kind == self.kind for b in row.badges))
 

@@ -58,6 +58,12 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.setStyleSheet(STYLE)
         self.setMinimumSize(420, 560)
         self._inputs: dict[str, QtWidgets.QWidget] = {}
+        # Job progress arrives many times a second per job: redraw the job list at most every 25 ms, not per
+        # event, so 20 streaming jobs never hold the host's main thread.
+        self._jobs_timer = QtCore.QTimer(self)
+        self._jobs_timer.setSingleShot(True)
+        self._jobs_timer.setInterval(25)
+        self._jobs_timer.timeout.connect(lambda: self._refresh("jobs-now"))
         self._build()
         self._refresh("all")
 
@@ -258,6 +264,12 @@ class ShotBridgePanel(QtWidgets.QWidget):
     # -- refresh from the view model ----------------------------------------------------------------------
 
     def _refresh(self, topic: str) -> None:
+        if topic == "jobs":
+            if not self._jobs_timer.isActive():
+                self._jobs_timer.start()
+            return
+        if topic == "shots":  # the shot table draws these itself
+            return
         s = self.vm.state
         self.dot.setStyleSheet(f"color: {STATUS_COLOURS[s.connection]}; font-size: 14px;")
         self.status.setText(s.connection_text)

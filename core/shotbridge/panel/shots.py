@@ -139,8 +139,9 @@ def shot_rows(timeline: otio.schema.Timeline | None, base_dir: Path | None = Non
     rows = []
     start = timeline.global_start_time
     for index, track in enumerate(timeline.video_tracks()):
+        placed = track.range_of_all_children()  # once per track: asking per clip costs O(clips^2)
         for clip in track.find_clips():
-            rows.append(row_of(clip, f"V{index + 1}", timeline, start, base_dir))
+            rows.append(row_of(clip, f"V{index + 1}", timeline, start, base_dir, placed.get(clip)))
     return rows
 
 
@@ -154,13 +155,17 @@ def trimmed(clip: otio.schema.Clip) -> otio.opentime.TimeRange:
 
 
 def row_of(clip: otio.schema.Clip, track: str, timeline: otio.schema.Timeline,
-           start: otio.opentime.RationalTime | None, base_dir: Path | None) -> ShotRow:
+           start: otio.opentime.RationalTime | None, base_dir: Path | None,
+           placed: otio.opentime.TimeRange | None = None) -> ShotRow:
+    """`placed`: the clip's range in its track when the caller has it (a clip nested deeper is mapped here)."""
     source = trimmed(clip)
     rate = source.start_time.rate
-    try:
-        record = clip.transformed_time_range(source, timeline.tracks)
-    except otio.exceptions.OTIOError:
-        record = source
+    record = placed
+    if record is None:
+        try:
+            record = clip.transformed_time_range(source, timeline.tracks)
+        except otio.exceptions.OTIOError:
+            record = source
     rec_in = record.start_time + start if start is not None else record.start_time
     s_in = round(source.start_time.value)
     media, frame, note = media_of(clip, base_dir)

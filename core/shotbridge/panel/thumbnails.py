@@ -50,7 +50,7 @@ class ThumbnailError(Exception):
 class Thumbnailer:
     """`request(media, frame, deliver)`: `deliver(Thumbnail)` runs later through `dispatch`.
 
-    A bounded pool (1-2 workers); one decode per key at a time (a second request for the same key waits for
+    A bounded pool (1-2 workers); one decode per file and frame at a time (a second request for it waits for
     the first's result); `close()` drops pending work and every delivery still to come."""
 
     def __init__(self, cache_dir: Path, dispatch: Dispatcher = call_now, width: int = WIDTH, workers: int = 1,
@@ -60,7 +60,7 @@ class Thumbnailer:
         self.width = width
         self.load = load
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(workers, 2)), thread_name_prefix="shotbridge-thumbs")
-        self._pending: dict[str, list[Callable[[Thumbnail], None]]] = {}
+        self._pending: dict[tuple[str, int], list[Callable[[Thumbnail], None]]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -75,27 +75,30 @@ class Thumbnailer:
 
     def request(self, media: str | Path | None, frame: int, deliver: Callable[[Thumbnail], None],
                 reason: str = "") -> None:
-        """`media` None (a clip with no file) gives a placeholder saying `reason`."""
+        """`media` None (a clip with no file) gives a placeholder saying `reason`. Cheap on the caller's thread:
+        the file is looked at (stat, cache key) on the worker."""
         if self._closed:
             return
         if media is None:
             self.dispatch(deliver, Thumbnail("", "", frame, reason=reason or "no media file"))
             return
-        key = self.key(media, frame)
+        ask = (str(media), frame)
         with self._lock:
-            waiting = self._pending.get(key)
+            waiting = self._pending.get(ask)
             if waiting is not None:
                 waiting.append(deliver)
                 return
-            self._pending[key] = [deliver]
+            self._pending[ask] = [deliver]
         try:
-            self._pool.submit(self._work, key, str(media), frame)
+            self._pool.submit(self._work, ask)
         except RuntimeError:  # closed between the check and the submit
-            self._pending.pop(key, None)
+            self._pending.pop(ask, None)
 
-    def _work(self, key: str, media: str, frame: int) -> None:
+    def _work(self, ask: tuple[str, int]) -> None:
         if self._closed:
             return
+        media, frame = ask
+        key = self.key(media, frame)
         target = self.folder / f"{key}.png"
         try:
             if not target.is_file():
@@ -108,7 +111,7 @@ class Thumbnailer:
             log.exception("thumbnail of %s failed", media)
             thumb = Thumbnail(key, media, frame, reason=f"{type(exc).__name__}: {exc}")
         with self._lock:
-            callbacks = self._pending.pop(key, [])
+            callbacks = self._pending.pop(ask, [])
         if not self._closed:
             for deliver in callbacks:
                 self.dispatch(deliver, thumb)
