@@ -126,3 +126,12 @@ def test_select_and_seek_reach_the_host():
     plain = PanelViewModel(lambda: None, host=FileHost(cut))
     plain.seek(names[0], 7)
     assert "no playhead" in plain.state.message
+
+
+def test_a_bare_file_opened_as_a_clip_gives_an_empty_row(tmp_path):
+    cut = otio.schema.Timeline(name="bare")
+    cut.tracks.append(otio.schema.Track(name="V1"))
+    cut.tracks[0].append(otio.schema.Clip(name="reel", media_reference=otio.schema.ExternalReference(
+        str(tmp_path / "reel.mp4"))))
+    [row] = shot_rows(cut)
+    assert (row.name, row.duration, row.media) == ("reel", 0, tmp_path / "reel.mp4")

@@ -139,7 +139,10 @@ def shot_rows(timeline: otio.schema.Timeline | None, base_dir: Path | None = Non
     rows = []
     start = timeline.global_start_time
     for index, track in enumerate(timeline.video_tracks()):
-        placed = track.range_of_all_children()  # once per track: asking per clip costs O(clips^2)
+        try:
+            placed = track.range_of_all_children()  # once per track: asking per clip costs O(clips^2)
+        except otio.exceptions.OTIOError:  # a clip with no range anywhere: each clip is placed on its own
+            placed = {}
         for clip in track.find_clips():
             rows.append(row_of(clip, f"V{index + 1}", timeline, start, base_dir, placed.get(clip)))
     return rows
@@ -164,7 +167,7 @@ def row_of(clip: otio.schema.Clip, track: str, timeline: otio.schema.Timeline,
     if record is None:
         try:
             record = clip.transformed_time_range(source, timeline.tracks)
-        except otio.exceptions.OTIOError:
+        except otio.exceptions.OTIOError:  # no range to place it by: it starts the track
             record = source
     rec_in = record.start_time + start if start is not None else record.start_time
     s_in = round(source.start_time.value)
