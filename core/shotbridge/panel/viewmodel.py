@@ -191,7 +191,8 @@ class PanelViewModel:
             from ..config import cache_dir
             from .thumbnails import Thumbnailer
 
-            self._thumbnailer = Thumbnailer((self.cache_dir or cache_dir() / "panel"), self.dispatch, load=load)
+            self._thumbnailer = Thumbnailer((self.cache_dir or cache_dir() / "panel"),
+                                            lambda fn, *args: self.dispatch(fn, *args), load=load)
         return self._thumbnailer
 
     def show_shots(self, timeline: otio.schema.Timeline | None, base_dir: Path | None = None) -> None:

@@ -78,3 +78,12 @@ class ResolveHost:
         except Exception as exc:  # as above: reported in the panel, never raised into the event loop
             log.exception("applying a result in Resolve failed")
             return [f"ShotBridge could not apply the result in Resolve ({type(exc).__name__}: {exc})."]
+
+    def show_frame(self, clip_name: str, frame: int) -> str:
+        """The playhead to `frame` of the clip (no select_clips: Resolve's API cannot select timeline items)."""
+        from .playhead import show_frame
+
+        try:
+            return show_frame(self.session, clip_name, frame)
+        except (ResolveStateError, TimebaseError) as exc:
+            return str(exc)

@@ -371,6 +371,16 @@ class Timeline(_API):
     def GetCurrentTimecode(self) -> str:
         return self._tc(self._playhead)
 
+    def SetCurrentTimecode(self, timecode: str) -> bool:
+        try:
+            frame = round(otio.opentime.from_timecode(timecode, self._fps()).value)
+        except ValueError:
+            return False
+        if not self._start <= frame <= self.GetEndFrame():
+            return False  # Resolve refuses a timecode outside the timeline
+        self._playhead = frame
+        return True
+
     def GetCurrentVideoItem(self):
         for track in reversed(self._tracks):  # the picture shows the topmost item
             for item in track["items"]:
