@@ -173,6 +173,21 @@ def test_host_panel_has_a_shots_tab_fed_by_use_selection(qtbot, cut, tmp_path):
     wait_thumbs(qtbot, panel.shots, 10)
     qtbot.wait(50)
     shoot(panel, "shots-thumbnails-host-panel-tab")
+    # the editor's earlier cut had shot 6 four frames longer at the head: it is stale now
+    earlier = cut.deepcopy()
+    clip = list(earlier.find_clips())[6]
+    r = clip.source_range
+    clip.source_range = otio.opentime.TimeRange(r.start_time - RT(4, 24), r.duration + RT(4, 24))
+    vm.compare_with(earlier)
+    name = panel.shots.model.rows[6].name
+    qtbot.waitUntil(lambda: any(b.kind == "stale" for b in panel.shots.model.rows[6].badges), timeout=10000)
+    assert "stale" in panel.shots.model.index(6, 2).data(QtCore.Qt.ToolTipRole)
+    panel.shots.kind.setCurrentIndex(4)  # Stale
+    stale = [panel.shots.proxy.index(i, 1).data() for i in range(panel.shots.proxy.rowCount())]
+    assert stale == [name], [(r.name, r.stale) for r in panel.shots.model.rows if r.stale]
+    panel.shots.kind.setCurrentIndex(0)
+    qtbot.wait(50)
+    shoot(panel, "shots-thumbnails-stale-after-recut")
     vm.close()
 
 

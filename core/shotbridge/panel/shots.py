@@ -70,6 +70,7 @@ class ShotRow:
     takes: list[str] = field(default_factory=list)
     active_take: str | None = None
     ai: dict | None = None  # operation, provider, model, credential, verified
+    position: int = 0  # index among the clips of its track (the diff's ShotState.position)
     stale: str = ""  # why the shot's takes no longer fit the cut ("" when they do)
 
     @property
@@ -143,8 +144,10 @@ def shot_rows(timeline: otio.schema.Timeline | None, base_dir: Path | None = Non
             placed = track.range_of_all_children()  # once per track: asking per clip costs O(clips^2)
         except otio.exceptions.OTIOError:  # a clip with no range anywhere: each clip is placed on its own
             placed = {}
-        for clip in track.find_clips():
-            rows.append(row_of(clip, f"V{index + 1}", timeline, start, base_dir, placed.get(clip)))
+        for position, clip in enumerate(track.find_clips()):
+            row = row_of(clip, f"V{index + 1}", timeline, start, base_dir, placed.get(clip))
+            row.position = position
+            rows.append(row)
     return rows
 
 
@@ -245,16 +248,23 @@ def media_of(clip: otio.schema.Clip, base_dir: Path | None = None) -> tuple[Path
 
 def mark_stale(rows: list[ShotRow], diff) -> int:
     """Flag rows the recut made stale (`diff`: exchange.diff.TimelineDiff from the earlier cut to this one);
-    returns how many were flagged."""
-    reasons: dict[str, list[str]] = {}
-    for take in diff.stale_takes:
-        reasons.setdefault(take.clip, []).append(f"take {take.take}: {take.reason}")
+    returns how many were flagged. Rows are matched by track and place in it (editors reuse names)."""
+    reasons: dict[tuple[str, int], list[str]] = {}
     for change in diff.changes:
-        if change.kind in STALE_KINDS:
-            reasons.setdefault(change.name, []).append(change.detail or change.kind.replace("_", " "))
+        if change.kind in STALE_KINDS and change.new is not None:
+            text = change.detail or change.kind.replace("_", " ")
+            reasons.setdefault((change.new.track, change.new.position), []).append(text)
+    by_name: dict[str, list[ShotRow]] = {}
+    for row in rows:
+        by_name.setdefault(row.name, []).append(row)
+    for take in diff.stale_takes:  # a take's clip by name, where the name is the shot's alone
+        named = by_name.get(take.clip, [])
+        if len(named) == 1:
+            reasons.setdefault((named[0].track, named[0].position), []).append(f"take {take.take}: {take.reason}")
     flagged = 0
     for row in rows:
-        if row.name in reasons:
-            row.stale = "; ".join(dict.fromkeys(reasons[row.name]))
+        found = reasons.get((row.track, row.position))
+        if found:
+            row.stale = "; ".join(dict.fromkeys(found))
             flagged += 1
     return flagged
