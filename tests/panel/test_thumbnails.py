@@ -110,3 +110,41 @@ def test_make_thumbnail_writes_a_png_atomically(tmp_path):
     movie = write_movie(tmp_path / "b.mp4", frames=4)
     target = make_thumbnail(movie, 0, 64, tmp_path / "out" / "b.png")
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list(target.parent.glob("*.part"))
+
+
+def write_exr(path: Path, rgb: tuple[int, int, int]) -> None:
+    """A real OpenEXR frame (ffmpeg's EXR encoder through PyAV; float32 planes)."""
+    import av
+
+    codec = av.CodecContext.create("exr", "w")
+    codec.width, codec.height, codec.pix_fmt = 192, 108, "gbrpf32le"
+    from fractions import Fraction
+
+    codec.time_base = Fraction(1, 24)
+    frame = av.VideoFrame.from_ndarray(np.full((108, 192, 3), rgb, np.uint8), format="rgb24")
+    packets = codec.encode(frame.reformat(format="gbrpf32le")) + codec.encode(None)
+    path.write_bytes(b"".join(bytes(p) for p in packets))
+
+
+def test_an_exr_sequence_shot_shows_its_first_frames_file(tmp_path):
+    import opentimelineio as otio
+
+    from shotbridge.panel.shots import shot_rows
+
+    pytest.importorskip("av")
+    for n, red_value in ((1008, 40), (1009, 200), (1010, 90)):
+        write_exr(tmp_path / f"plate.{n}.exr", (red_value, 50, 0))
+    seq = otio.schema.ImageSequenceReference(
+        target_url_base=f"{tmp_path}/", name_prefix="plate.", name_suffix=".exr", start_frame=1008,
+        frame_zero_padding=4, rate=24, available_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(1008, 24), otio.opentime.RationalTime(3, 24)))
+    cut = otio.schema.Timeline(name="exr")
+    cut.tracks.append(otio.schema.Track(name="V1"))
+    cut.tracks[0].append(otio.schema.Clip(name="sh010", media_reference=seq, source_range=otio.opentime.TimeRange(
+        otio.opentime.RationalTime(1009, 24), otio.opentime.RationalTime(2, 24))))
+    [row] = shot_rows(cut)
+    assert row.media == tmp_path / "plate.1009.exr"
+    thumbs = Thumbnailer(tmp_path / "cache")
+    t = collect(thumbs, row.media, row.media_frame)
+    assert t.ok and abs(red(t.path) - 200) <= 3
+    thumbs.close()
