@@ -43,12 +43,14 @@ class ShotTableModel(QtCore.QAbstractTableModel):
         super().__init__(parent)
         self.vm = vm
         self.rows: list[ShotRow] = []
+        self._text: list[tuple] = []  # what each column shows, made once per row
         self.thumbs: dict[int, Thumbnail] = {}
         self._generation = 0  # thumbnails for an earlier set of rows are dropped
 
     def set_rows(self, rows: list[ShotRow]) -> None:
         self.beginResetModel()
         self.rows = list(rows)
+        self._text = [(None, r.name, None, *r.source_tc, *r.record_tc, r.duration_text, r.track) for r in self.rows]
         self.thumbs = {}
         self._generation += 1
         self.endResetModel()
@@ -82,36 +84,36 @@ class ShotTableModel(QtCore.QAbstractTableModel):
         return None
 
     def data(self, index, role=QtCore.Qt.DisplayRole):
+        # Asked many times per painted cell: answer from strings made once per row, most common roles first.
         if not index.isValid():
             return None
-        row, col = self.rows[index.row()], index.column()
-        if role == ROW_ROLE:
-            return row
-        if col == THUMB_COL:
-            thumb = self.thumbs.get(index.row())
-            if role == QtCore.Qt.DecorationRole:
-                return thumb
-            if role == QtCore.Qt.ToolTipRole:
-                if thumb is None:
-                    return "thumbnail on its way"
-                return thumb.reason or f"{thumb.media} (frame {thumb.frame})"
-            if role == SORT_ROLE:
-                return index.row()
-            return None
-        values = {1: row.name, 2: "", 3: row.source_tc[0], 4: row.source_tc[1], 5: row.record_tc[0],
-                  6: row.record_tc[1], 7: row.duration_text, 8: row.track}
+        i, col = index.row(), index.column()
         if role == QtCore.Qt.DisplayRole:
-            return values[col]
-        if role == SORT_ROLE:
-            return {1: row.name.lower(), 2: -len(row.badges) * 100 - (10 if row.drift else 0), 3: row.source_in,
-                    4: row.source_out, 5: row.record_in, 6: row.record_out, 7: row.duration, 8: row.track}[col]
+            return self._text[i][col]
+        if role == ROW_ROLE:
+            return self.rows[i]
+        if role == QtCore.Qt.DecorationRole:
+            return self.thumbs.get(i) if col == THUMB_COL else None
+        if role == QtCore.Qt.TextAlignmentRole:
+            return int(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter) if 3 <= col <= 7 else None
         if role == QtCore.Qt.ToolTipRole:
-            if col == STATUS_COL:
-                return "\n\n".join(b.tooltip for b in row.badges) or "no findings"
-            return values[col]
-        if role == QtCore.Qt.TextAlignmentRole and 3 <= col <= 7:
-            return int(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+            return self._tooltip(i, col)
+        if role == SORT_ROLE:
+            row = self.rows[i]
+            return (i, row.name.lower(), -len(row.badges) * 100 - (10 if row.drift else 0), row.source_in,
+                    row.source_out, row.record_in, row.record_out, row.duration, row.track)[col]
         return None
+
+    def _tooltip(self, i: int, col: int) -> str | None:
+        row = self.rows[i]
+        if col == THUMB_COL:
+            thumb = self.thumbs.get(i)
+            if thumb is None:
+                return "thumbnail on its way"
+            return thumb.reason or f"{thumb.media} (frame {thumb.frame})"
+        if col == STATUS_COL:
+            return "\n\n".join(b.tooltip for b in row.badges) or "no findings"
+        return self._text[i][col]
 
 
 class ShotFilter(QtCore.QSortFilterProxyModel):
