@@ -93,6 +93,16 @@ def cut(tmp_path):
     return timeline
 
 
+def hover(widget, x: int) -> None:
+    """A pointer move over `widget` (offscreen Qt moves no real cursor, so the event is sent)."""
+    from qtpy import QtGui, QtWidgets
+
+    local = QtCore.QPointF(x, 10)
+    event = QtGui.QMouseEvent(QtCore.QEvent.MouseMove, local, QtCore.QPointF(widget.mapToGlobal(local.toPoint())),
+                              QtCore.Qt.NoButton, QtCore.Qt.NoButton, QtCore.Qt.NoModifier)
+    QtWidgets.QApplication.sendEvent(widget, event)
+
+
 def wait_thumbs(qtbot, view, n):
     qtbot.waitUntil(lambda: len(view.model.thumbs) == n, timeout=30000)
 
@@ -142,8 +152,13 @@ def test_shot_table_with_thumbnails_badges_and_drift_strip(qtbot, cut, tmp_path)
     window.resize(1280, 720)
     qtbot.wait(50)
     shoot(window, "shots-drift-strip-selected-shot")
-    # a click in the second red range moves the playhead to its first frame
+    # hovering a red range names the frames and who was expected and found
     x = int((view.strip.x_of(25) + view.strip.x_of(31)) / 2)
+    hover(view.strip, x)
+    assert "frames 25-30: expected obama, found biden" in view.strip.toolTip()
+    hover(view.strip, int(view.strip.x_of(15)) + 1)
+    assert view.strip.toolTip() == f"{flagged.name}: frame 15"
+    # a click in the second red range moves the playhead to its first frame
     qtbot.mouseClick(view.strip, QtCore.Qt.LeftButton, pos=QtCore.QPoint(x, 10))
     assert host.calls[-1] == ("frame", flagged.name, 25) and vm.state.message == f"{flagged.name}: frame 25"
     x = int(view.strip.x_of(flagged.duration - 2))

@@ -148,3 +148,19 @@ def test_an_exr_sequence_shot_shows_its_first_frames_file(tmp_path):
     t = collect(thumbs, row.media, row.media_frame)
     assert t.ok and abs(red(t.path) - 200) <= 3
     thumbs.close()
+
+
+def test_without_pyav_opencv_decodes(tmp_path, monkeypatch):
+    """A host Python without PyAV (Nuke's own, say) still gets thumbnails, through OpenCV."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "av", None)  # `import av` now fails as if it were not installed
+    movie = write_movie(tmp_path / "m.mp4")
+    target = make_thumbnail(movie, 30, 160, tmp_path / "t.png")
+    assert abs(red(target) - 150) <= 8
+    junk = tmp_path / "junk.mov"
+    junk.write_bytes(b"x" * 500)
+    thumbs = Thumbnailer(tmp_path / "cache")
+    t = collect(thumbs, junk)
+    assert not t.ok and "cannot" in t.reason and "junk.mov" in t.reason
+    thumbs.close()
