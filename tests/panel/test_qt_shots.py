@@ -222,3 +222,19 @@ def test_result_thumbnails_load_off_the_gui_thread(qtbot, tmp_path):
     qtbot.waitUntil(lambda: not panel.results.item(0).icon().isNull(), timeout=10000)
     qtbot.waitUntil(lambda: "file not found" in panel.results.item(1).toolTip(), timeout=10000)
     vm.close()
+
+
+def test_closing_the_panel_drops_pending_thumbnails(qtbot, cut, tmp_path):
+    from qtpy import QtWidgets
+
+    from shotbridge.panel.qt_view import ShotBridgePanel
+
+    vm = PanelViewModel(lambda: None, host=FileHost(cut), cache_dir=tmp_path / "cache")
+    panel = ShotBridgePanel(vm)
+    vm.take_selection_from_host()
+    thumbnailer = vm.thumbnailer()
+    panel.deleteLater()
+    QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+    assert thumbnailer.closed
+    assert vm.thumbnailer() is not thumbnailer and not vm.thumbnailer().closed  # a new view gets a new pool
+    vm.close()

@@ -356,6 +356,8 @@ class ShotsView(QtWidgets.QWidget):
         self.kind.currentIndexChanged.connect(lambda i: self._filter(kind=FILTERS[i][1]))
         self.table.selectionModel().selectionChanged.connect(self._selected)
         vm.subscribe(self._changed)
+        # Closing the panel drops the thumbnails still to make: a host quitting must not wait for 200 decodes.
+        self.destroyed.connect(lambda *_: vm._thumbnailer.close() if vm._thumbnailer is not None else None)
         self._shown = None
         self._changed("shots")
 

@@ -116,6 +116,10 @@ class Thumbnailer:
             for deliver in callbacks:
                 self.dispatch(deliver, thumb)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)

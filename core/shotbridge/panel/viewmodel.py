@@ -187,7 +187,7 @@ class PanelViewModel:
 
     def thumbnailer(self, load: Callable[[Path], Any] | None = None):
         """The panel's one Thumbnailer (cached under the panel's cache dir), made on first use."""
-        if self._thumbnailer is None:
+        if self._thumbnailer is None or self._thumbnailer.closed:  # a view closed it: a new view, a new pool
             from ..config import cache_dir
             from .thumbnails import Thumbnailer
 
