@@ -135,3 +135,27 @@ def test_a_bare_file_opened_as_a_clip_gives_an_empty_row(tmp_path):
         str(tmp_path / "reel.mp4"))))
     [row] = shot_rows(cut)
     assert (row.name, row.duration, row.media) == ("reel", 0, tmp_path / "reel.mp4")
+
+
+def test_a_results_findings_reach_the_shown_shots():
+    """A check's result timeline (drift markers, a CDL) updates the table's rows whatever the host did with it."""
+    from shotbridge.panel.viewmodel import Result
+
+    class ColouringHost(FileHost):  # a host that shows findings its own way and keeps no timeline (Nuke)
+        def apply(self, timeline):
+            return ["Read1 coloured red"]
+
+    cut = cdl_cut()
+    vm = PanelViewModel(lambda: None, host=ColouringHost())
+    vm.show_shots(cut)
+    vm.select_shots([vm.state.shots[4].name])
+    result = cut.deepcopy()
+    flag_drift(list(result.find_clips())[4], 2, 5)
+    seen = []
+    vm.subscribe(seen.append)
+    vm._add_results([Result("job1", "consistency.otio", Path("consistency.otio"), timeline=result)])
+    assert [(d.start, d.end) for d in vm.state.shots[4].drift] == [(2, 5)] and "shots" in seen
+    assert vm.state.selected_shots == [vm.state.shots[4].name] and vm.state.message == "Read1 coloured red"
+    seen.clear()
+    vm._add_results([Result("job1", "again.otio", Path("again.otio"), timeline=result)])
+    assert "shots" not in seen and len(vm.state.shots[4].drift) == 1, "the same finding twice is one finding"

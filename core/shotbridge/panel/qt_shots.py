@@ -377,6 +377,8 @@ class ShotsView(QtWidgets.QWidget):
             self._shown = self.vm.state.shots
             self.model.set_rows(self.vm.state.shots)
             self._show_strip(None)
+            if self.vm.state.selected_shots:  # the same shots with new findings: keep what was selected
+                self.select_names(self.vm.state.selected_shots)
         else:
             self.model.refresh_badges()
             self.proxy.invalidateFilter()

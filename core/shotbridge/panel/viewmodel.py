@@ -24,7 +24,7 @@ from ..results import describe, localize
 from ..safenames import inside
 from ..watcher import Dispatcher, JobWatcher, call_now
 from .form import FormField, fields_from_schema, validate
-from .host import Host
+from .host import FileHost, Host
 from .shots import ShotRow, mark_stale, shot_rows
 
 log = logging.getLogger(__name__)
@@ -368,6 +368,21 @@ class PanelViewModel:
                         self.state.takes.append(Take(clip.name, key, describe(ref), reference=ref.deepcopy()))
             if self.host is not None:
                 self.state.message = "; ".join(self.host.apply(r.timeline)) or self.state.message
+            self._merge_into_shots(r.timeline)
+
+    def _merge_into_shots(self, result: otio.schema.Timeline) -> None:
+        """A result's findings and CDL land on the shown shots too, so the table's badges and drift strips
+        show them whatever the host did with the result (Nuke colours nodes, Resolve adds markers)."""
+        shown = self.state.shots_timeline
+        if shown is None or result is shown:
+            return
+        FileHost(shown).apply(result)  # the standalone host merged it already: then this adds nothing
+        rows = shot_rows(shown)
+        for old, new in zip(self.state.shots, rows, strict=False):  # the same clips, unless the host recut
+            new.stale = old.stale
+        if [r.badges for r in rows] != [r.badges for r in self.state.shots]:
+            self.state.shots = rows
+            self._changed("shots")
 
     def accept_take(self, take: Take) -> None:
         """The take becomes the active media of its clip in the selection; the host shows it."""
