@@ -29,7 +29,7 @@ def load_cell_image(path: Path) -> QtGui.QImage:
     return image.scaled(THUMB, QtCore.Qt.KeepAspectRatio, QtCore.Qt.SmoothTransformation)
 
 
-def _alive(obj: QtCore.QObject) -> bool:
+def alive(obj: QtCore.QObject) -> bool:
     """False once Qt deleted the object (its window closed) while the view model still reports to it."""
     try:
         obj.objectName()
@@ -66,7 +66,7 @@ class ShotTableModel(QtCore.QAbstractTableModel):
             self.dataChanged.emit(self.index(0, STATUS_COL), self.index(len(self.rows) - 1, STATUS_COL))
 
     def _arrived(self, generation: int, i: int, thumb: Thumbnail) -> None:
-        if generation != self._generation or i >= len(self.rows) or not _alive(self):
+        if generation != self._generation or i >= len(self.rows) or not alive(self):
             return
         self.thumbs[i] = thumb
         cell = self.index(i, THUMB_COL)
@@ -371,7 +371,7 @@ class ShotsView(QtWidgets.QWidget):
         self.counter.setText(f"{shown} of {total}" if shown != total else f"{total} shot(s)")
 
     def _changed(self, topic: str) -> None:
-        if topic not in ("shots", "all") or not _alive(self.table):
+        if topic not in ("shots", "all") or not alive(self.table):
             return
         if self.vm.state.shots is not self._shown:
             self._shown = self.vm.state.shots

@@ -8,7 +8,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ..models import JobStatus
 from .form import FormField
-from .qt_shots import ShotsView, load_cell_image
+from .qt_shots import ShotsView, alive, load_cell_image
 from .viewmodel import PanelViewModel
 
 STYLE = """
@@ -264,6 +264,8 @@ class ShotBridgePanel(QtWidgets.QWidget):
     # -- refresh from the view model ----------------------------------------------------------------------
 
     def _refresh(self, topic: str) -> None:
+        if not alive(self.dot):  # the panel was closed while a background action was still running
+            return
         if topic == "jobs":
             if not self._jobs_timer.isActive():
                 self._jobs_timer.start()
@@ -338,6 +340,8 @@ class ShotBridgePanel(QtWidgets.QWidget):
             self.vm.thumbnailer(load=load_cell_image).request(path, 0, lambda t, p=path: self._result_arrived(p, t))
 
     def _result_arrived(self, path: Path, thumb) -> None:
+        if not alive(self.results):
+            return
         self._result_images[path] = thumb.image if thumb.ok else thumb.reason
         for i in range(self.results.count()):
             item = self.results.item(i)
