@@ -73,7 +73,7 @@ def test_panel_states_screenshots(qtbot, client_factory, project_name, tmp_path)
     qtbot.wait(50)
     assert panel.results.count() >= 2
     assert any(r.thumbnail is not None for r in vm.state.results), "the contact sheet shows as a thumbnail"
-    assert any(not panel.results.item(i).icon().isNull() for i in range(panel.results.count()))
+    pump(qtbot, lambda: any(not panel.results.item(i).icon().isNull() for i in range(panel.results.count())))
     shoot(panel, "4-results")
     panel.tabs.setCurrentIndex(3)
     qtbot.wait(50)
@@ -142,10 +142,10 @@ def test_standalone_window_opens_a_cut_and_hands_picked_shots_to_the_panel(qtbot
     window = PanelWindow(vm, corpus)
     qtbot.addWidget(window)
     assert window.shots.count() == 39 and vm.state.selection is window.host.timeline
-    window.shots.item(0).setSelected(True)
-    window.shots.item(2).setSelected(True)
+    rows = window.shots.model.rows
+    window.shots.select_names([rows[0].name, rows[2].name])
     picked = [c.name for c in vm.state.selection.find_clips()]
-    assert picked == [window.shots.item(0).text(), window.shots.item(2).text()]
+    assert picked == [rows[0].name, rows[2].name]
     out = tmp_path / "saved.otio"
     from shotbridge.exchange import io
 

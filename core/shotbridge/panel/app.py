@@ -18,6 +18,7 @@ from ..exchange.shots import as_timeline
 from .host import FileHost
 from .look import PALETTES
 from .qt_look import enable_high_dpi
+from .qt_shots import ShotsView
 from .qt_view import ShotBridgePanel
 from .viewmodel import PanelViewModel
 
@@ -29,7 +30,7 @@ class PanelWindow(QtWidgets.QMainWindow):
         super().__init__()
         self.rate = rate  # for EDLs, which may not say their frame rate (also used when saving one)
         self.setWindowTitle("ShotBridge")
-        self.resize(980, 680)
+        self.resize(1280, 720)
         self.vm = view_model
         self.host: FileHost = view_model.host
         self.path: Path | None = None
@@ -39,20 +40,19 @@ class PanelWindow(QtWidgets.QMainWindow):
         self.file_label = QtWidgets.QLabel("No timeline open (File > Open)")
         self.file_label.setWordWrap(True)
         box.addWidget(self.file_label)
-        self.shots = QtWidgets.QListWidget()
-        self.shots.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)
-        self.shots.itemSelectionChanged.connect(self._select_shots)
+        self.shots = ShotsView(view_model)
         box.addWidget(self.shots)
         split.addWidget(left)
-        self.panel = ShotBridgePanel(view_model)
+        self.panel = ShotBridgePanel(view_model, shots_tab=False)
         split.addWidget(self.panel)
-        split.setSizes([300, 680])
+        split.setSizes([820, 460])
         self.setCentralWidget(split)
         self.setStyleSheet(self.panel.styleSheet())
         self.host.shows.append(self.show_notice)
         menu = self.menuBar().addMenu("&File")
         menu.addAction("&Open timeline...", self.open_dialog)
         menu.addAction("&Save as...", self.save_dialog)
+        menu.addAction("&Compare with earlier cut...", self.compare_dialog)
         menu.addSeparator()
         menu.addAction("&Quit", self.close)
         if path is not None:
@@ -74,12 +74,10 @@ class PanelWindow(QtWidgets.QMainWindow):
         self.path = Path(path)
         self.host.timeline = as_timeline(result.timeline)
         self.file_label.setText(f"{self.path.name}" + (f"\n{len(result.warnings)} warning(s)" if result.warnings else ""))
-        self.shots.clear()
-        for clip in self.host.timeline.find_clips():
-            self.shots.addItem(clip.name)
-        if not self.shots.count():  # an empty cut opens (it is a valid file) but there is nothing to run on
+        if not any(True for _ in self.host.timeline.find_clips()):  # a valid file, but nothing to run on
             self.file_label.setText(f"{self.path.name}\nNo clips in this timeline: open one with shots to run on.")
         self.vm.set_selection(self.host.timeline)
+        self.vm.show_shots(self.host.timeline, base_dir=self.path.parent)
 
     def show_notice(self, text: str, level: str = "info") -> None:
         """A finished job, in the window's status bar (an error stays until the next notice)."""
@@ -98,26 +96,23 @@ class PanelWindow(QtWidgets.QMainWindow):
             return None
         return rate
 
-    def _select_shots(self) -> None:
-        names = {i.text() for i in self.shots.selectedItems()}
-        if not names or self.host.timeline is None:
-            self.vm.set_selection(self.host.timeline)
-            return
-        import opentimelineio as otio
-
-        picked = otio.schema.Timeline(name=self.host.timeline.name)
-        track = otio.schema.Track(name="V1")
-        picked.tracks.append(track)
-        for clip in self.host.timeline.find_clips():
-            if clip.name in names:
-                track.append(clip.deepcopy())
-        self.vm.set_selection(picked)
-
     def open_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Open timeline", "", "Timelines (*.otio *.otioz *.edl *.xml *.fcpxml *.aaf *.ale)")
         if path:
             self.open(Path(path))
+
+    def compare_dialog(self) -> None:
+        """Shots the recut from an earlier cut made stale get the stale badge."""
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Earlier cut", "", "Timelines (*.otio *.otioz *.edl *.xml *.fcpxml *.aaf *.ale)")
+        if path:
+            try:
+                earlier = as_timeline(untrusted.read(Path(path), self.rate).timeline)
+            except (ValueError, OSError) as exc:
+                QtWidgets.QMessageBox.warning(self, "ShotBridge", str(exc))
+                return
+            self.vm.compare_with(earlier)
 
     def save_dialog(self) -> None:
         if self.host.timeline is None:

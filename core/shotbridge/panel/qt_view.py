@@ -9,6 +9,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 from .form import FormField
 from .look import palette_of, style_sheet
 from .qt_jobs import JobList
+from .qt_shots import ShotsView, alive, load_cell_image
 from .viewmodel import PanelViewModel
 
 STATUS_COLOURS = {"connected": "#5fbf60", "connecting": "#f0a030", "error": "#ff5e57", "disconnected": "#777"}
@@ -25,8 +26,10 @@ class _Bridge(QtCore.QObject):
 
 
 class ShotBridgePanel(QtWidgets.QWidget):
-    def __init__(self, view_model: PanelViewModel | None = None, parent=None):
+    def __init__(self, view_model: PanelViewModel | None = None, parent=None, shots_tab: bool = True):
         super().__init__(parent)
+        self._shots_tab = shots_tab  # the standalone window shows its shot table beside the panel instead
+        self._result_images: dict[Path, object] = {}  # a result's thumbnail (QImage) or the reason it has none
         self._bridge = _Bridge()
         if view_model is None:
             from ..client import Client
@@ -43,6 +46,12 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.vm.mask_imaging = QtImaging()  # masks are checked against the shot with Qt's image code
         self.setMinimumSize(420, 560)
         self._inputs: dict[str, QtWidgets.QWidget] = {}
+        # Job progress arrives many times a second per job: redraw the job list at most every 25 ms, not per
+        # event, so 20 streaming jobs never hold the host's main thread.
+        self._jobs_timer = QtCore.QTimer(self)
+        self._jobs_timer.setSingleShot(True)
+        self._jobs_timer.setInterval(25)
+        self._jobs_timer.timeout.connect(lambda: self._refresh("jobs-now"))
         self._build()
         self._refresh("all")
 
@@ -75,6 +84,10 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.review = ReviewWidget(self.vm)
         self.tabs.addTab(self.review, "Review")
         self.tabs.addTab(self._bible_tab(), "Characters")
+        self.shots = None
+        if self._shots_tab:  # appended, so the other tabs keep their places
+            self.shots = ShotsView(self.vm)
+            self.tabs.addTab(self.shots, "Shots")
         self.message = QtWidgets.QLabel()
         self.message.setObjectName("hint")
         self.message.setWordWrap(True)
@@ -119,7 +132,7 @@ class ShotBridgePanel(QtWidgets.QWidget):
         page = QtWidgets.QWidget()
         box = QtWidgets.QVBoxLayout(page)
         self.results = QtWidgets.QListWidget()
-        self.results.setIconSize(QtCore.QSize(120, 68))
+        self.results.setIconSize(QtCore.QSize(96, 54))
         box.addWidget(self.results, 2)
         head = QtWidgets.QHBoxLayout()
         head.addWidget(QtWidgets.QLabel("Takes"))
@@ -249,6 +262,14 @@ class ShotBridgePanel(QtWidgets.QWidget):
     # -- refresh from the view model ----------------------------------------------------------------------
 
     def _refresh(self, topic: str) -> None:
+        if not alive(self.dot):  # the panel was closed while a background action was still running
+            return
+        if topic == "jobs":
+            if not self._jobs_timer.isActive():
+                self._jobs_timer.start()
+            return
+        if topic == "shots":  # the shot table draws these itself
+            return
         s = self.vm.state
         self.dot.setStyleSheet(f"color: {STATUS_COLOURS[s.connection]}; font-size: 14px;")
         # the header holds one line: the first sentence, the whole advice in the tooltip
@@ -278,12 +299,12 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.message.setText(s.message)
         if topic == "jobs":  # progress streams in often: only the job rows (and the message line) follow it
             return
-        self._refresh_results()
+        if topic in ("all", "results", "takes", "connection"):
+            self._refresh_results()
         self.characters.clear()
         for c in s.characters:
             self.characters.addItem(f"{c.name}  ·  {len(c.references)} reference(s)  {c.notes[:40]}")
         self.bible_text.setText(s.bible_text)
-        self.message.setText(s.message)
         if topic in ("all", "review", "takes", "results"):
             self.review.refresh()
 
@@ -294,8 +315,9 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.results.clear()
         for r in self.vm.state.results:
             item = QtWidgets.QListWidgetItem(f"{r.name}\n{r.job_id[:8]}")
-            if r.thumbnail is not None:
-                item.setIcon(QtGui.QIcon(str(r.thumbnail)))
+            if r.thumbnail is not None:  # decoded on the thumbnailer's worker, never here
+                item.setData(QtCore.Qt.UserRole, str(r.thumbnail))
+                self._result_icon(item, r.thumbnail)
             self.results.addItem(item)
         self.takes.clear()
         for index, t in enumerate(self.vm.state.takes):
@@ -304,6 +326,25 @@ class ShotBridgePanel(QtWidgets.QWidget):
             item = QtWidgets.QListWidgetItem(f"{t.clip}: {t.key}  [{t.state}]")
             item.setData(QtCore.Qt.UserRole, index)
             self.takes.addItem(item)
+
+    def _result_icon(self, item: QtWidgets.QListWidgetItem, path: Path) -> None:
+        image = self._result_images.get(path)
+        if isinstance(image, QtGui.QImage):
+            item.setIcon(QtGui.QIcon(QtGui.QPixmap.fromImage(image)))
+        elif isinstance(image, str):
+            item.setToolTip(f"no thumbnail: {image}")
+        elif path not in self._result_images:
+            self._result_images[path] = None  # asked once
+            self.vm.thumbnailer(load=load_cell_image).request(path, 0, lambda t, p=path: self._result_arrived(p, t))
+
+    def _result_arrived(self, path: Path, thumb) -> None:
+        if not alive(self.results):
+            return
+        self._result_images[path] = thumb.image if thumb.ok else thumb.reason
+        for i in range(self.results.count()):
+            item = self.results.item(i)
+            if item.data(QtCore.Qt.UserRole) == str(path):
+                self._result_icon(item, path)
 
     # -- actions ------------------------------------------------------------------------------------------
 

@@ -24,10 +24,11 @@ from ..results import describe, localize
 from ..safenames import inside
 from ..watcher import Dispatcher, JobWatcher, call_now
 from .form import FormField, fields_from_schema, validate
-from .host import Host
+from .host import FileHost, Host
 from .jobs import finished_notice
 from .mask import Imaging, MaskError, ShotFrame, prepare, shot_frame
 from .review import Credential, ReviewState, judge_credentials, media_of, missing_reason, review_for
+from .shots import ShotRow, mark_stale, shot_rows
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff"}
@@ -72,6 +73,9 @@ class PanelState:
     message: str = ""
     review: ReviewState | None = None  # the take open in the review view
     mask_note: str = ""  # how the mask was fitted to the shot (scaled from another size), shown by the field
+    shots: list[ShotRow] = field(default_factory=list)  # the open timeline's (or host selection's) shots
+    shots_timeline: otio.schema.Timeline | None = None  # what `shots` were read from
+    selected_shots: list[str] = field(default_factory=list)
 
 
 class PanelViewModel:
@@ -91,6 +95,7 @@ class PanelViewModel:
         self._lock = threading.Lock()
         self._closed = False  # after close() a late answer from a worker changes nothing (its view may be gone)
         self.mask_imaging: Imaging | None = None  # pixel work for mask checks; the Qt view sets QtImaging
+        self._thumbnailer = None
 
     # -- plumbing ------------------------------------------------------------------------------------------
 
@@ -142,6 +147,8 @@ class PanelViewModel:
         self._closed = True
         if self._watcher:
             self._watcher.stop()
+        if self._thumbnailer is not None:
+            self._thumbnailer.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- connection and catalogue ---------------------------------------------------------------------------
@@ -192,7 +199,82 @@ class PanelViewModel:
 
     def take_selection_from_host(self) -> None:
         if self.host is not None:
-            self.set_selection(self.host.selection())
+            selection = self.host.selection()
+            self.set_selection(selection)
+            if selection is not None:
+                self.show_shots(selection)
+
+    # -- shots --------------------------------------------------------------------------------------------
+
+    def thumbnailer(self, load: Callable[[Path], Any] | None = None):
+        """The panel's one Thumbnailer (cached under the panel's cache dir), made on first use."""
+        if self._thumbnailer is None or self._thumbnailer.closed:  # a view closed it: a new view, a new pool
+            from ..config import cache_dir
+            from .thumbnails import Thumbnailer
+
+            self._thumbnailer = Thumbnailer((self.cache_dir or cache_dir() / "panel"),
+                                            lambda fn, *args: self.dispatch(fn, *args), load=load)
+        return self._thumbnailer
+
+    def show_shots(self, timeline: otio.schema.Timeline | None, base_dir: Path | None = None) -> None:
+        self.state.shots_timeline = timeline
+        self.state.shots = shot_rows(timeline, base_dir)
+        self.state.selected_shots = []
+        self._changed("shots")
+
+    def shots_matching(self, text: str = "", kind: str = "") -> list[ShotRow]:
+        """Rows whose name, track or badges hold every word of `text` and (when given) a badge of `kind`."""
+        return [r for r in self.state.shots
+                if r.matches(text) and (not kind or any(b.kind == kind for b in r.badges))]
+
+    def select_shots(self, names: list[str]) -> None:
+        """The table's selection becomes the panel's (what Run sends) and, where the host can, the host's."""
+        timeline = self.state.shots_timeline
+        self.state.selected_shots = list(names)
+        if timeline is None or not names:
+            self.set_selection(timeline)
+        else:
+            wanted = set(names)
+            picked = otio.schema.Timeline(name=timeline.name)
+            track = otio.schema.Track(name="V1")
+            picked.tracks.append(track)
+            for clip in timeline.find_clips():
+                if clip.name in wanted:
+                    track.append(clip.deepcopy())
+            self.set_selection(picked)
+        select = getattr(self.host, "select_clips", None)
+        if names and select is not None:
+            note = select(list(names))
+            if note:
+                self.state.message = note
+                self._changed("message")
+
+    def seek(self, clip: str, frame: int) -> None:
+        """Move the host's playhead to `frame` of `clip` (frames from the shot's first frame in the cut)."""
+        show = getattr(self.host, "show_frame", None)
+        if show is None:
+            self.state.message = (f"{getattr(self.host, 'name', 'this panel')} has no playhead to move; "
+                                  f"{clip} frame {frame} is where to look.")
+        else:
+            try:
+                self.state.message = show(clip, frame) or f"{clip}: frame {frame}"
+            except (ValueError, LookupError) as exc:  # the clip is no longer in the host
+                self.state.message = str(exc)
+        self._changed("message")
+
+    def compare_with(self, earlier: otio.schema.Timeline) -> None:
+        """Flag shots the recut from `earlier` to the shown timeline made stale (diff schema 2)."""
+        current = self.state.shots_timeline
+        if current is None:
+            return
+        from ..exchange.diff import diff_timelines
+
+        def done(diff) -> None:
+            flagged = mark_stale(self.state.shots, diff)
+            self.state.message = f"{flagged} shot(s) stale after the recut" + (
+                f" ({'; '.join(diff.notes)})" if diff.notes else "")
+
+        self._background(lambda: diff_timelines(earlier, current), done, "shots")
 
     # -- jobs ---------------------------------------------------------------------------------------------
 
@@ -463,6 +545,21 @@ class PanelViewModel:
                         self.state.takes.append(Take(clip.name, key, describe(ref), reference=ref.deepcopy()))
             if self.host is not None:
                 self.state.message = "; ".join(self.host.apply(r.timeline)) or self.state.message
+            self._merge_into_shots(r.timeline)
+
+    def _merge_into_shots(self, result: otio.schema.Timeline) -> None:
+        """A result's findings and CDL land on the shown shots too, so the table's badges and drift strips
+        show them whatever the host did with the result (Nuke colours nodes, Resolve adds markers)."""
+        shown = self.state.shots_timeline
+        if shown is None or result is shown:
+            return
+        FileHost(shown).apply(result)  # the standalone host merged it already: then this adds nothing
+        rows = shot_rows(shown)
+        for old, new in zip(self.state.shots, rows, strict=False):  # the same clips, unless the host recut
+            new.stale = old.stale
+        if [r.badges for r in rows] != [r.badges for r in self.state.shots]:
+            self.state.shots = rows
+            self._changed("shots")
 
     def accept_take(self, take: Take) -> bool:
         """The take becomes the active media of its clip in the selection; the host shows it (in its own undo

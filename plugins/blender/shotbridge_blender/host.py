@@ -22,6 +22,16 @@ class BlenderHost:
 
         return apply_timeline(timeline)
 
+    def show_frame(self, clip_name: str, frame: int) -> str:
+        from .shots import show_frame
+
+        return show_frame(clip_name, frame)
+
+    def select_clips(self, names: list[str]) -> str:
+        from .shots import select_strips
+
+        return select_strips(names)
+
     def add_images(self, paths) -> list[str]:
         from .render_inputs import load_images
 

@@ -134,3 +134,13 @@ class NukeHost:
         from .matte import render_still
 
         return render_still(clip_name)
+
+    def show_frame(self, clip_name: str, frame: int) -> str:
+        from .shots import show_frame
+
+        return show_frame(clip_name, frame)
+
+    def select_clips(self, names: list[str]) -> str:
+        from .shots import select_reads
+
+        return select_reads(names)

@@ -119,3 +119,12 @@ class ResolveHost:
             return grab_still(self.session, clip_name)
         except (ResolveStateError, TimebaseError) as exc:
             raise ValueError(str(exc)) from exc
+
+    def show_frame(self, clip_name: str, frame: int) -> str:
+        """The playhead to `frame` of the clip (no select_clips: Resolve's API cannot select timeline items)."""
+        from .playhead import show_frame
+
+        try:
+            return show_frame(self.session, clip_name, frame)
+        except (ResolveStateError, TimebaseError) as exc:
+            return str(exc)

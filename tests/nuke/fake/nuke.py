@@ -433,6 +433,7 @@ def reset() -> None:
     Undo.log.clear()
     Undo._done.clear()
     Undo._open = None
+    _frame[0] = 1
     while _pending:
         _pending.popleft()
     set_main_thread(threading.current_thread())
@@ -528,6 +529,17 @@ def filename(node: Node, i: int = 0) -> str | None:
 def root() -> Root:
     _on_main_thread("root")
     return _root
+
+
+_frame = [1]  # the script's current frame (the viewer's)
+
+
+def frame(f: int | None = None) -> int:
+    """The current frame; with `f`, move there first (as the timeline bar and viewer do)."""
+    _on_main_thread("frame")
+    if f is not None:
+        _frame[0] = int(f)
+    return _frame[0]
 
 
 def menu(name: str) -> Menu:

@@ -378,9 +378,12 @@ class Timeline(_API):
 
     def SetCurrentTimecode(self, timecode: str) -> bool:
         try:
-            self._playhead = otio.opentime.from_timecode(timecode, self._fps()).to_frames()
+            frame = round(otio.opentime.from_timecode(timecode, self._fps()).value)
         except ValueError:
             return False
+        if not self._start <= frame <= self.GetEndFrame():
+            return False  # Resolve refuses a timecode outside the timeline
+        self._playhead = frame
         return True
 
     def GrabStill(self):
