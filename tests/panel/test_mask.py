@@ -295,7 +295,9 @@ def test_wrong_size_masks_scaled_with_note_or_refused_in_the_panel(qtbot, client
     vm.use_mask("mask", half)
     qtbot.waitUntil(lambda: bool(vm.state.mask_note), timeout=10000)
     assert "640x360" in vm.state.mask_note and "1280x720" in vm.state.mask_note
-    assert any(vm.state.mask_note in w.text() for w in panel.findChildren(QtWidgets.QLabel) if w.isVisible())
+    # a row added to a shown form is shown on the next turn of the event loop (QLayout queues it)
+    qtbot.waitUntil(lambda: any(vm.state.mask_note in w.text() for w in panel.findChildren(QtWidgets.QLabel)
+                                if w.isVisible()), timeout=5000)
     shoot(panel, "mask-scaled-note")
 
     square = grey_image(tmp_path / "square.png", (1000, 1000), (200, 200, 300, 300))

@@ -127,6 +127,7 @@ def test_a_job_event_with_an_unknown_status(qtbot, newer_backend):
     qtbot.waitUntil(lambda: "j-new" in vm.state.job_lost, timeout=10000)
     text = vm.state.job_lost["j-new"]
     assert "cannot read" in text and "'paused'" in text and "Update ShotBridge" in text
+    qtbot.waitUntil(lambda: "j-new" in panel.job_list._items)  # job rows are redrawn at most every 25 ms
     assert panel.job_list._items["j-new"].text(STATUS) == "lost"
     vm.close()
 

@@ -268,6 +268,10 @@ class ShotBridgePanel(QtWidgets.QWidget):
             if not self._jobs_timer.isActive():
                 self._jobs_timer.start()
             return
+        if topic == "jobs-now":  # progress streams in often: only the job rows and the message line follow it
+            self._refresh_jobs()
+            self.message.setText(self.vm.state.message)
+            return
         if topic == "shots":  # the shot table draws these itself
             return
         s = self.vm.state
@@ -297,8 +301,6 @@ class ShotBridgePanel(QtWidgets.QWidget):
         self.run_button.setEnabled(s.connection == "connected")
         self._refresh_jobs()
         self.message.setText(s.message)
-        if topic == "jobs":  # progress streams in often: only the job rows (and the message line) follow it
-            return
         if topic in ("all", "results", "takes", "connection"):
             self._refresh_results()
         self.characters.clear()
