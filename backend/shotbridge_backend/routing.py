@@ -47,6 +47,8 @@ def choose(registry: Registry, policy: ProjectPolicy, op: Operation, params: Any
             refusals.append(verdict)
             continue
         reason = registry.health(adapter) if adapter.kind != "local" else ""
+        # Up, but maybe not for this operation: a ComfyUI whose templates for its task cannot run here.
+        reason = reason or adapter.task_health(getattr(op, "task", None))
         if reason:
             down.append(f"{adapter.name}: {reason}")
             continue

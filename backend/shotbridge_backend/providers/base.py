@@ -30,6 +30,7 @@ class Task(str, Enum):
     inpaint = "inpaint"  # image + mask (+ prompt) -> image
     remove_background = "remove_background"  # image -> matte (white = keep)
     image_to_video = "image_to_video"  # prompt + first frame (+ last frame) -> frames or a movie
+    image_edit = "image_edit"  # image + instruction prompt (+ optional references) -> the edited image
 
 
 # Roles an input plays in a request; adapters look inputs up by role.
@@ -140,6 +141,11 @@ class ProviderAdapter:
 
     def health(self) -> str:
         """Empty when the provider answers and can work, else why not (a sentence the user can act on)."""
+        return ""
+
+    def task_health(self, task: Task | None) -> str:
+        """Empty when the provider (already healthy) can run this task now, else why not: a ComfyUI whose
+        every template for the task lacks a node class or a model file."""
         return ""
 
     def estimate(self, request: GenerationRequest) -> CostEstimate:
