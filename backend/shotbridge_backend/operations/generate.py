@@ -127,8 +127,22 @@ def references(ctx: JobContext, params: Conditioning, shot_characters: list[str]
     names = params.characters or shot_characters
     if not (names and params.use_bible and ctx.provider is not None and ctx.provider.accepts_references):
         return []
-    refs = ctx.references(names)[:MAX_REFERENCES]
+    refs = spread(ctx.references(names), MAX_REFERENCES)
     return [InputImage(REFERENCE, ctx.asset_path(sha), DataKind.reference, sha) for _name, sha in refs]
+
+
+def spread(refs: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    """At most `limit` references, taken in turn from each character (each one's best, i.e. first in the
+    bible, before anyone's second): a model that takes three images sees every character of a two-shot."""
+    by_character: dict[str, list[tuple[str, str]]] = {}
+    for name, sha in refs:
+        by_character.setdefault(name, []).append((name, sha))
+    out: list[tuple[str, str]] = []
+    rank = 0
+    while len(out) < limit and any(rank < len(v) for v in by_character.values()):
+        out += [v[rank] for v in by_character.values() if rank < len(v)][:limit - len(out)]
+        rank += 1
+    return out
 
 
 def conditioning_note(ctx: JobContext, params: Conditioning, shot_characters: list[str]) -> list[str]:

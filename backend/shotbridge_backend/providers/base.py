@@ -148,6 +148,10 @@ class ProviderAdapter:
         every template for the task lacks a node class or a model file."""
         return ""
 
+    def templates_for(self, task: Task | None) -> list[str]:
+        """The workflow templates for this task that can run (ComfyUI); none elsewhere."""
+        return []
+
     def estimate(self, request: GenerationRequest) -> CostEstimate:
         return CostEstimate(provider=self.name, amount=0.0, unit="USD", note="no charge")
 

@@ -523,6 +523,9 @@ class ComfyUIProvider(ProviderAdapter):
     def _check_templates(self, info: dict[str, Any]) -> dict[str, str]:
         return {t.name: check_template(t, info, self.setting_values(t)) for t in self._in_use()}
 
+    def templates_for(self, task: Task | None) -> list[str]:
+        return sorted(t.name for t in self._in_use() if t.task == task and not self.template_problems.get(t.name))
+
     def task_health(self, task: Task | None) -> str:
         """"" when a template for the task can run (or the server was not checked yet), else why none can."""
         if task is None:

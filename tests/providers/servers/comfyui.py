@@ -259,14 +259,25 @@ def _ksampler(ctx: Ctx, model: dict, seed: int, steps: int, cfg: float, sampler_
     out = []
     for b in range(lat.shape[0]):
         gen = _pattern(seed, text, lat.shape[1], lat.shape[2], b)
-        if refs:  # an edit model (Qwen-Image-Edit, Kontext): the first reference's subject, lightly changed
-            gen = 0.85 * _upscale_center(refs[0][..., :3], lat.shape[2], lat.shape[1]) + 0.15 * gen
+        if refs:  # an edit model (Qwen-Image-Edit, Kontext) keeps the subjects of its reference images
+            gen = 0.85 * _edit_subject(refs, lat[b]) + 0.15 * gen
         mixed = (1 - denoise) * lat[b] + denoise * gen
         if "noise_mask" in latent_image:
             m = latent_image["noise_mask"][min(b, len(latent_image["noise_mask"]) - 1)][..., None]
             mixed = m * mixed + (1 - m) * lat[b]
         out.append(mixed)
     return ({**latent_image, "samples": np.stack(out).astype(np.float32)},)
+
+
+def _edit_subject(refs: list[np.ndarray], latent: np.ndarray) -> np.ndarray:
+    """What an edit model's sample shows: editing an image (a latent encoded from it), that image's subject;
+    making a new one (an empty latent), its references side by side (a two-shot of two characters)."""
+    h, w = latent.shape[:2]
+    if latent.any():
+        return _upscale_center(refs[0][..., :3], w, h)
+    edges = [round(k * w / len(refs)) for k in range(len(refs) + 1)]
+    strips = [_upscale_center(r[..., :3], max(1, edges[k + 1] - edges[k]), h) for k, r in enumerate(refs)]
+    return np.concatenate(strips, axis=1)
 
 
 def _vae_decode(ctx: Ctx, samples: dict, vae: dict) -> tuple:
