@@ -13,6 +13,7 @@ project's policy decides which of them may go where, before the first request.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from .base import JobContext, Operation, OperationError
 from .identity_gate import IdentityGate, failing_warning, gated
 from .timeline_input import TimelineShot, load_timeline, shots_of, timeline_output
 
+log = logging.getLogger(__name__)
 AI_TRACK = "ShotBridge AI"
 STEM_BYTES = MAX_BYTES - 24  # room for '.<frame>.png' after a sequence's stem
 MAX_REFERENCES = 4  # reference images per request: enough for identity, small enough for every provider
@@ -109,6 +111,17 @@ class Generative(Operation):
         if accepts_references and params.use_bible and params.characters:
             kinds.add(DataKind.reference)
         return kinds
+
+    def after_run(self, ctx: JobContext, params: Conditioning, result: GenerationResult) -> None:
+        """With bible characters: report.html, the identity gate's verdict per image or take (gate_report)."""
+        from .gate_report import add_gate_report
+
+        try:
+            add_gate_report(ctx, self.name, list(params.characters), result)
+        except Exception:  # the takes are made and carry their verdicts: a report that fails must not lose them
+            log.exception("job %s: the identity gate report could not be written", ctx.job_id)
+            result.warnings.append("the identity gate's HTML report could not be written (backend log); the "
+                                   "verdicts are in the result and the takes' metadata")
 
     def preview_request(self, params: Conditioning) -> GenerationRequest:
         """The request's shape without its files, for cost estimates."""
