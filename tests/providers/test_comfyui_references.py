@@ -165,3 +165,35 @@ def test_reference_points_must_be_numbered_without_gaps_and_not_mixed(tmp_path):
     (tmp_path / "mixed.json").write_text(json.dumps(mixed))
     with pytest.raises(TemplateError, match="either 'reference' or 'reference_1'"):
         load_template(tmp_path / "mixed.json")
+
+
+OBJECT_INFO = Path(__file__).resolve().parents[2].parent / "shared" / "comfyui" / "object_info-v0.3.64.json"
+EDIT_CLASSES = ("TextEncodeQwenImageEditPlus", "EmptySD3LatentImage", "ImageScaleToTotalPixels", "CFGNorm",
+                "ModelSamplingAuraFlow", "LoraLoaderModelOnly", "DualCLIPLoader", "FluxGuidance",
+                "FluxKontextImageScale", "FluxKontextMultiReferenceLatentMethod", "ReferenceLatent",
+                "ConditioningZeroOut")
+
+
+def _shape(spec) -> object:
+    """An input spec without its combo choices (model lists are the server's own) or a v3 'COMBO' wrapper."""
+    kind = spec[0]
+    if isinstance(kind, list) or kind == "COMBO":
+        options = kind if isinstance(kind, list) else spec[1].get("options", [])
+        return ("combo", tuple(options) if options and not str(options[0]).endswith(".safetensors") else ())
+    return (kind, {k: v for k, v in (spec[1] if len(spec) > 1 else {}).items() if k in ("default", "min", "max")})
+
+
+@pytest.mark.skipif(not OBJECT_INFO.exists(), reason="../shared/comfyui is not beside the checkout")
+def test_the_doubles_edit_model_nodes_declare_what_comfyui_0_3_64_does(comfy):
+    """The double validates posted graphs against its own node specs: those of the Qwen and Kontext nodes must
+    be the real server's (inputs, required or optional, types, defaults and ranges, outputs)."""
+    import requests
+
+    real = json.loads(OBJECT_INFO.read_text())
+    served = requests.get(f"{comfy().url}/object_info", timeout=5).json()
+    for name in EDIT_CLASSES:
+        for group in ("required", "optional"):
+            mine = {k: _shape(v) for k, v in (served[name]["input"].get(group) or {}).items()}
+            theirs = {k: _shape(v) for k, v in (real[name]["input"].get(group) or {}).items()}
+            assert mine == theirs, (name, group)
+        assert served[name]["output"] == real[name]["output"], name
