@@ -91,3 +91,44 @@ def test_a_server_without_the_qwen_node_runs_flux_kontext_and_routing_says_who_c
             client.submit(project, "inpaint", {"timeline": mask, "mask": mask}, provider="gpu")
         text = json.dumps(refused.value.__dict__, default=str)
         assert "VAEEncodeForInpaint" in text and "local can run 'inpaint' now" in text
+
+
+def test_generate_image_with_characters_on_openai_sends_the_references_under_the_policy(tmp_path):
+    from live import LiveServer
+    from servers.openai import OpenAIDouble
+
+    from shotbridge.models import DataKind, ProjectPolicy, ProviderGrant
+    from shotbridge_backend.demo import EmbeddedBackend
+
+    key = "sk-test-characters0123456789abcdWXYZ"
+    double = OpenAIDouble(api_key=key)
+    with LiveServer(double.app) as server:
+        (tmp_path / "providers.toml").write_text(f'[providers.openai]\ntype = "openai"\napi_key = "env:T_KEY"\n'
+                                                 f'url = "{server.url}"\nretention_days = 0\nbackoff = 0.01\n')
+        backend = EmbeddedBackend(tmp_path / "backend", env={"SHOTBRIDGE_PROVIDERS": str(tmp_path / "providers.toml"),
+                                                             "T_KEY": key})
+        client = backend.start()
+        try:
+            project = bible(client, "cloud")
+            # prompts only: the references may not leave, so nothing is sent at all
+            client.set_policy(project, ProjectPolicy(grants=[ProviderGrant(provider="openai",
+                                                                           data=[DataKind.prompt])]))
+            with pytest.raises(ApiError) as refused:
+                client.submit(project, "generate_image", {"prompt": "two-shot", "characters": ["Obama", "Rose"]},
+                              provider="openai")
+            assert refused.value.status == 403 and double.image_requests == []
+            client.set_policy(project, ProjectPolicy(grants=[ProviderGrant(provider="openai")], identity_attempts=1))
+            job = client.run(project, "generate_image", {"prompt": "two-shot", "characters": ["Obama", "Rose"],
+                                                         "width": 1024, "height": 1024}, provider="openai")
+        finally:
+            client.close()
+            backend.stop()
+    assert job.status == JobStatus.succeeded, job.error
+    (req,) = double.image_requests
+    assert req.path == "/v1/images/edits" and [u.field for u in req.uploads] == ["image[]"] * 4
+    sizes = [Image.open(io.BytesIO(u.data)).size for u in req.uploads]
+    bible_order = ("obama/obama.jpg", "rose_leslie/img1.jpg", "obama/obama2.jpg", "rose_leslie/img2.jpg")
+    assert sizes == [Image.open(FACES / p).size for p in bible_order]  # in turn from each character
+    # the double paints no faces: the gate says so and the image is delivered marked as failing
+    assert job.result["identity"]["passed"] is False and job.result["identity"]["attempts"] == 1
+    assert any(o.name == "report.html" for o in job.outputs)
