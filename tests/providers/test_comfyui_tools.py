@@ -109,6 +109,10 @@ def test_providers_and_doctor_list_each_template_with_its_models(comfy, tmp_path
     t2v = next(line for line in lines if "template gpu/image_to_video" in line)
     t2i = next(line for line in lines if "template gpu/nested_t2i" in line)
     assert "image_to_video: runs" in t2v
+    gen = next(line for line in lines if "operation generate_image" in line)
+    assert "via gpu (text_to_image_flux_kontext, text_to_image_qwen_edit)" in gen
+    inpaint = next(line for line in lines if "operation inpaint" in line)
+    assert "via local" in inpaint and "cannot: gpu: no inpaint template of gpu can run" in inpaint
     assert "text_to_image: ckpt_name 'v1-5-pruned-emaonly-fp16.safetensors' is not on this ComfyUI" in t2i
     # per operation, the templates that can run it: the Qwen and Kontext models are there, the SD checkpoint not
     assert operations.returncode == 0, operations.stderr
