@@ -114,6 +114,11 @@ def test_a_server_without_the_qwen_node_runs_flux_kontext_and_everything_else(co
     report = {t.name: t for t in adapter.template_report()}
     assert not report[QWEN].available and "TextEncodeQwenImageEditPlus" in report[QWEN].reason
     assert report[KONTEXT].available and report["inpaint"].available
+    assert report[QWEN].source == "built-in, derived from official image_qwen_image_edit_2509"
+    unet = next(m for m in report[QWEN].models if m.name == "qwen_image_edit_2509_fp8_e4m3fn.safetensors")
+    assert unet.folder == "diffusion_models" and unet.present and unet.url.startswith("https://")
+    lora = next(m for m in report[QWEN].models if m.folder == "loras")
+    assert lora.name == "Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors" and lora.url
 
     out = adapter.generate(GenerationRequest(Task.text_to_image, prompt="x", width=32, height=32, seed=2,
                                              inputs=refs(tmp_path, BLUE, RED)), make_session(adapter)[0])
