@@ -1070,6 +1070,8 @@ class ComfyUIProvider(ProviderAdapter):
                         img.load()
                         if request.task == Task.remove_background:
                             data = _matte(img, request)
+                        elif request.task == Task.image_edit:
+                            data = _as_edited(img, request) or data
                         elif size and request.task in (Task.text_to_image, Task.image_to_video) \
                                 and img.size != size and img.width >= size[0] and img.height >= size[1]:
                             data = _png(_center_crop(img, size))  # sizes were rounded up to the latent grid
@@ -1214,6 +1216,20 @@ def _matte(img: Any, request: GenerationRequest) -> bytes:
             if original.size != matte.size:
                 matte = matte.resize(original.size, Image.Resampling.BILINEAR)
     return _png(matte)
+
+
+def _as_edited(img: Any, request: GenerationRequest) -> bytes | None:
+    """An edit at the size of the image edited (edit models work near one megapixel); None when it is already."""
+    from PIL import Image, ImageOps
+
+    source = request.first(IMAGE)
+    if source is None:
+        return None
+    with Image.open(source.path) as original:
+        size = (request.width or original.width, request.height or original.height)
+    if img.size == size:
+        return None
+    return _png(ImageOps.fit(img.convert("RGBA" if "A" in img.getbands() else "RGB"), size, Image.Resampling.LANCZOS))
 
 
 def _center_crop(img: Any, size: tuple[int, int]) -> Any:
