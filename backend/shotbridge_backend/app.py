@@ -184,7 +184,8 @@ def _install_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists 
             out.append(Operation(name=op.name, title=op.title, description=op.description,
                                  params_schema=op.params.model_json_schema(),
                                  result_schema=op.result.model_json_schema(), providers=offered,
-                                 available=not reason, reason=reason))
+                                 available=not reason, reason=reason,
+                                 routes=routing.routes(backend.registry, op) if op.task is not None else []))
         return out
 
     @app.get("/v1/providers", response_model=list[Provider], tags=["service"], responses=problems(401))

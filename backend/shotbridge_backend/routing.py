@@ -3,9 +3,10 @@ the job would send, and that is up. A refusal names the rule; nothing is sent wh
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from shotbridge.models import CostEstimate, Estimate, PolicyDecision, ProjectPolicy
+from shotbridge.models import CostEstimate, Estimate, OperationRoute, PolicyDecision, ProjectPolicy
 
 from .operations import Operation
 from .policy import decide
@@ -21,6 +22,31 @@ class RouteError(Exception):
 def decision(policy: ProjectPolicy, adapter: ProviderAdapter, op: Operation, params: Any,
              project: str) -> PolicyDecision:
     return decide(policy, adapter.describe([]), op.data_kinds(params, adapter.accepts_references), project)
+
+
+def readiness(registry: Registry, adapter: ProviderAdapter, op: Operation) -> str:
+    """"" when the provider is up and can run this operation's task now (a ComfyUI with a template for it
+    that runs on its server), else why not."""
+    reason = registry.health(adapter) if adapter.kind != "local" else ""
+    return reason or adapter.task_health(getattr(op, "task", None))
+
+
+def routes(registry: Registry, op: Operation) -> list[OperationRoute]:
+    """Per provider that implements the operation: can it run it now, and with which templates."""
+    adapters = registry.implementing(op)
+    if not adapters:
+        return []
+    with ThreadPoolExecutor(max_workers=len(adapters)) as pool:  # health checks of different servers at once
+        reasons = list(pool.map(lambda a: readiness(registry, a, op), adapters))
+    return [OperationRoute(provider=a.name, available=not reason, reason=reason,
+                           templates=a.templates_for(getattr(op, "task", None)))
+            for a, reason in zip(adapters, reasons, strict=True)]
+
+
+def _able(registry: Registry, op: Operation, but: ProviderAdapter) -> str:
+    able = [a.name for a in registry.implementing(op) if a is not but and not readiness(registry, a, op)]
+    return (f" {', '.join(able)} can run '{op.name}' now." if able else
+            f" No other configured provider can run '{op.name}' now (`shotbridge operations` says why).")
 
 
 def choose(registry: Registry, policy: ProjectPolicy, op: Operation, params: Any, requested: str | None,
@@ -46,7 +72,7 @@ def choose(registry: Registry, policy: ProjectPolicy, op: Operation, params: Any
         if not verdict.allowed:
             refusals.append(verdict)
             continue
-        reason = registry.health(adapter) if adapter.kind != "local" else ""
+        reason = readiness(registry, adapter, op)  # up, and able to run this task (a template that runs)
         if reason:
             down.append(f"{adapter.name}: {reason}")
             continue
@@ -55,8 +81,10 @@ def choose(registry: Registry, policy: ProjectPolicy, op: Operation, params: Any
         first = refusals[0]
         detail = " ".join(f"[{r.rule}] {r.detail}" for r in refusals)
         raise RouteError(403, "Refused by policy", detail, first.rule)
-    raise RouteError(503, "Provider unavailable", "; ".join(down + [f"{r.provider}: refused by policy [{r.rule}]"
-                                                                    for r in refusals]))
+    detail = "; ".join(down + [f"{r.provider}: refused by policy [{r.rule}]" for r in refusals])
+    if requested is not None:  # the one asked for cannot run it now: say who can
+        detail += "." + _able(registry, op, candidates[0])
+    raise RouteError(503, "Provider unavailable", detail)
 
 
 def estimate(registry: Registry, policy: ProjectPolicy, op: Operation, params: Any, project: str) -> Estimate:

@@ -385,6 +385,7 @@ class JobRunner:
                                           "retry the job to route it to another one")
             params = op.params.model_validate(job.params)
             result = op.run(ctx, params)
+            op.after_run(ctx, params, result)
             return JobStatus.succeeded, result.model_dump(mode="json"), None, state["message"] or "done"
         except Canceled as exc:
             if self._stopping.is_set():  # a provider call cut short by shutdown: re-queued at the next start

@@ -580,7 +580,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         job = client.job(args.job)
         if not any(ref.name == "report.html" for ref in job.outputs):
             raise UsageError(f"Job {job.id} ({job.operation}, {job.status.value}) has no report; reports come "
-                             "from check_consistency and match_look jobs that succeeded.")
+                             "from check_consistency and match_look jobs that succeeded, and from generative jobs "
+                             "with bible characters (the identity gate's verdicts).")
         paths = _download_outputs(client, job, args.out)
     for ref in job.outputs:
         print(f"{ref.name}: {paths[ref.sha256]}")

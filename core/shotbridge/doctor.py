@@ -88,6 +88,17 @@ def run_checks(url: str | None = None) -> list[Check]:
     checks.append(Check("token accepted", "ok", "the backend knows this token"))
     up = {p.name for p in providers if p.available}
     for op in operations:
+        if op.routes:  # generative: per provider, whether it can run this operation now (its templates)
+            able = [r for r in op.routes if r.available and r.provider in up]
+            if op.available and able:
+                shown = [r.provider + (f" ({', '.join(r.templates)})" if r.templates else "") for r in able]
+                cannot = [f"{r.provider}: {r.reason}" for r in op.routes if r not in able]
+                checks.append(Check(f"operation {op.name}", "ok", f"via {', '.join(shown)}"
+                                    + (f"; cannot: {'; '.join(cannot)}" if cannot else "")))
+            else:
+                reason = op.reason or "; ".join(f"{r.provider}: {r.reason}" for r in op.routes)
+                checks.append(Check(f"operation {op.name}", "warn", reason))
+            continue
         usable = [name for name in op.providers if name in up]
         if op.available and usable:
             down = [name for name in op.providers if name not in up]

@@ -154,6 +154,16 @@ class Job(_Model):
     finished_at: datetime | None = None
 
 
+class OperationRoute(_Model):
+    """One provider that implements an operation: whether it can run it now, and with which templates."""
+
+    provider: str
+    available: bool = True
+    reason: str = Field(default="", description="Why it cannot run the operation now, if it cannot")
+    templates: list[str] = Field(default_factory=list,
+                                 description="ComfyUI: the workflow templates for the operation's task that can run")
+
+
 class Operation(_Model):
     name: str
     title: str
@@ -163,6 +173,9 @@ class Operation(_Model):
     providers: list[str]
     available: bool = True
     reason: str = Field(default="", description="Why the operation cannot run here, if it cannot")
+    routes: list[OperationRoute] = Field(default_factory=list,
+                                         description="Per provider that implements it: can it run it now, with "
+                                                     "which templates")
 
 
 class ProviderKind(str, Enum):

@@ -17,6 +17,11 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_providers)
 
+    p = sub.add_parser("operations", help="the operations, and per operation the providers (and ComfyUI "
+                                          "templates) that can run it now")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_operations)
+
     p = sub.add_parser("policy", help="which providers may receive a project's data (admin token to change)")
     psub = p.add_subparsers(metavar="ACTION", required=True)
     c = psub.add_parser("show", help="the project's policy")
@@ -99,6 +104,22 @@ def cmd_providers(args) -> int:
         for server in p.servers:
             why = f": {server.reason}" if server.reason else ""
             print(f"{'':<14} server {server.url} [{server.state}{why}] queue {server.queue}")
+    return 0
+
+
+def cmd_operations(args) -> int:
+    with _client(args) as client:
+        operations = client.operations()
+    if args.json:
+        print(json.dumps([{k: v for k, v in o.model_dump(mode="json").items()
+                           if k not in ("params_schema", "result_schema")} for o in operations], indent=2))
+        return 0
+    for op in operations:
+        print(f"{op.name:<20} {'ok' if op.available else f'unavailable: {op.reason}'}")
+        for route in op.routes:
+            templates = f" templates {', '.join(route.templates)}" if route.templates else ""
+            state = "ok" if route.available else f"cannot run it now: {route.reason}"
+            print(f"{'':<20} {route.provider}{templates} [{state}]")
     return 0
 
 

@@ -42,14 +42,14 @@ class LiveServer:
 
 
 @contextmanager
-def backend_on_comfyui(root: Path):
-    """A real backend whose only generative provider `gpu` is a ComfyUI double on loopback: (backend, client,
-    the double). Everything is stopped on exit."""
+def backend_on_comfyui(root: Path, **fake_options):
+    """A real backend whose only generative provider `gpu` is a ComfyUI double on loopback (made with
+    `fake_options`, e.g. missing node classes): (backend, client, the double). Everything is stopped on exit."""
     from servers.comfyui import FakeComfyUI
 
     from shotbridge_backend.demo import EmbeddedBackend
 
-    fake = FakeComfyUI()
+    fake = FakeComfyUI(**fake_options)
     live = LiveServer(fake.app).__enter__()
     (root / "providers.toml").write_text(f'[providers.gpu]\ntype = "comfyui"\nurl = "{live.url}"\n'
                                          'backoff = 0.01\npoll_interval = 0.05\n')

@@ -720,3 +720,24 @@ def test_the_double_rejects_reel_inputs_the_service_rejects(servers, aws_env, mo
                                   outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://shots/reel"}})
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert message in caught.value.response["Error"]["Message"]
+
+
+def test_image_edit_is_an_image_variation_of_the_image_then_the_references(provider, double, make_session, tmp_path):
+    adapter = provider()
+    assert adapter.supports(Task.image_edit)
+    session, audit = make_session(adapter)
+    image = plate(tmp_path / "plate.png", (250, 180))
+    hero = plate(tmp_path / "hero.png", (320, 320))
+    out = adapter.generate(GenerationRequest(Task.image_edit, prompt="night, wet street", seed=4, inputs=[
+        InputImage("image", image, DataKind.plate, source_sha256="9" * 64),
+        InputImage("reference", hero, DataKind.reference)]), session)
+    sent = double.requests[0]
+    assert sent.json["taskType"] == "IMAGE_VARIATION"
+    params = sent.json["imageVariationParams"]
+    assert params["text"] == "night, wet street" and len(params["images"]) == 2
+    assert decoded(params["images"][1]).size == (320, 320)  # the reference second
+    assert [a.kind for a in audit.records[0]["assets"]] == [DataKind.plate, DataKind.reference]
+    assert audit.records[0]["assets"][0].source_sha256 == "9" * 64
+    with Image.open(out.files[0]) as result:
+        assert result.size == (250, 180)  # the size of the image edited
+    assert "IMAGE_VARIATION of the image (first) and 1 reference(s)" in out.reproduce["image_edit"]

@@ -129,13 +129,14 @@ def test_count_without_a_batch_point_runs_one_prompt_per_image(comfy, make_sessi
     assert [r["seed"] for r in out.reproduce["runs"]] == [7, 8, 9]
 
 
-def test_references_go_through_the_reference_template(comfy, make_session, tmp_path):
+def test_references_go_through_the_img2img_reference_template_when_named(comfy, make_session, tmp_path):
     fake = comfy()
     adapter = provider(fake)
     assert adapter.accepts_references and adapter.describe(["generate_image"]).accepts_references
     red = picture(tmp_path / "bible.png", solid(40, 40, (250, 10, 10)))
     request = GenerationRequest(Task.text_to_image, prompt="the hero", width=32, height=32, seed=5,
-                                inputs=[InputImage(REFERENCE, red, DataKind.reference)])
+                                inputs=[InputImage(REFERENCE, red, DataKind.reference)],
+                                options={"template": "text_to_image_reference"})
     session, recorder = make_session(adapter)
     out = adapter.generate(request, session)
 
@@ -254,7 +255,11 @@ def test_missing_nodes_are_named_at_connect_time_and_before_any_upload(comfy, ma
     adapter = provider(fake)
     expected = ("template remove_background needs ImageRemoveBackground+, RemBGSession+, which this ComfyUI does "
                 "not have: install the custom node or register another template")
-    assert adapter.health() == expected
+    # one template that cannot run does not make the provider unavailable: its task says why
+    assert adapter.health() == ""
+    assert adapter.template_problems["remove_background"] == expected
+    assert adapter.task_health(Task.remove_background) == f"no remove_background template of gpu can run: {expected}"
+    assert adapter.task_health(Task.inpaint) == ""
     image = picture(tmp_path / "a.png", smooth(16, 16, 1))
     with pytest.raises(ProviderUnavailable) as info:
         adapter.generate(GenerationRequest(Task.remove_background, inputs=[InputImage(IMAGE, image, DataKind.plate)]),

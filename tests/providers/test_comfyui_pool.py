@@ -221,3 +221,25 @@ def test_a_job_waiting_for_a_server_is_canceled_without_sending_anything(boxes, 
     assert any(m.startswith("waiting for a free server of gpu (1 busy") for _, m in session.events)
     first.join(10)
     assert len([p for p in box.fake.paths("POST") if p == "/prompt"]) == 1
+
+
+def test_a_pool_where_no_server_has_the_qwen_node_runs_flux_kontext(boxes, make_session, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from shotbridge.models import DataKind
+    from shotbridge_backend.providers.base import REFERENCE, InputImage
+
+    a, b = boxes(missing=("TextEncodeQwenImageEditPlus",)), boxes(missing=("TextEncodeQwenImageEditPlus",))
+    adapter = pool(a, b)
+    ref = tmp_path / "ref.png"
+    Image.fromarray(np.full((40, 40, 3), (200, 30, 30), np.uint8)).save(ref)
+    with_refs = GenerationRequest(Task.text_to_image, prompt="the hero", width=64, height=48, seed=1,
+                                  inputs=[InputImage(REFERENCE, ref, DataKind.reference)])
+    out = adapter.generate(with_refs, make_session(adapter)[0])
+    assert out.reproduce["template"] == "text_to_image_flux_kontext"
+    assert "TextEncodeQwenImageEditPlus" in adapter.template_problems["text_to_image_qwen_edit"]
+    c = boxes()  # a server that has it: Qwen-Image-Edit runs there
+    mixed = pool(a, c)
+    out = mixed.generate(with_refs, make_session(mixed)[0])
+    assert out.reproduce["template"] == "text_to_image_qwen_edit" and out.reproduce["server"] == c.url

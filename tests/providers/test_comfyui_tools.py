@@ -92,6 +92,8 @@ def test_providers_and_doctor_list_each_template_with_its_models(comfy, tmp_path
                                  capture_output=True, text=True, timeout=120)
         doctor = subprocess.run([sys.executable, "-m", "shotbridge.cli", "doctor"], env=env,
                                 capture_output=True, text=True, timeout=120)
+        operations = subprocess.run([sys.executable, "-m", "shotbridge.cli", "operations"], env=env,
+                                    capture_output=True, text=True, timeout=120)
     finally:
         backend.stop()
     assert listing.returncode == 0, listing.stderr
@@ -107,4 +109,16 @@ def test_providers_and_doctor_list_each_template_with_its_models(comfy, tmp_path
     t2v = next(line for line in lines if "template gpu/image_to_video" in line)
     t2i = next(line for line in lines if "template gpu/nested_t2i" in line)
     assert "image_to_video: runs" in t2v
+    gen = next(line for line in lines if "operation generate_image" in line)
+    assert "via gpu (text_to_image_flux_kontext, text_to_image_qwen_edit)" in gen
+    inpaint = next(line for line in lines if "operation inpaint" in line)
+    assert "via local" in inpaint and "cannot: gpu: no inpaint template of gpu can run" in inpaint
     assert "text_to_image: ckpt_name 'v1-5-pruned-emaonly-fp16.safetensors' is not on this ComfyUI" in t2i
+    # per operation, the templates that can run it: the Qwen and Kontext models are there, the SD checkpoint not
+    assert operations.returncode == 0, operations.stderr
+    ops = operations.stdout.split("\n")
+    generate = ops[ops.index(next(line for line in ops if line.startswith("generate_image"))) + 1]
+    assert generate.split() == ["gpu", "templates", "text_to_image_flux_kontext,", "text_to_image_qwen_edit", "[ok]"]
+    assert any(line.split()[:1] == ["inpaint"] for line in ops)
+    inpaint = ops[ops.index(next(line for line in ops if line.startswith("inpaint"))) + 1:][:2]
+    assert any(line.split()[0] == "gpu" and "cannot run it now" in line and "ckpt_name" in line for line in inpaint)

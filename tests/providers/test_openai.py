@@ -616,3 +616,32 @@ def test_estimates_use_the_published_per_image_prices(tmp_path):
     assert free.amount == round(0.053 * 4, 4) and "approximation" in free.note
     unknown = estimate("chatgpt-image-latest", GenerationRequest(t2i, prompt="x"))
     assert unknown.amount == 0.0 and "no published per-image price" in unknown.note
+
+
+# -- image_edit ------------------------------------------------------------------------------------------------
+
+
+def test_image_edit_sends_the_image_then_the_references_and_returns_the_image_size(double, make_session, tmp_path):
+    adapter = adapter_for(double)
+    assert adapter.supports(Task.image_edit) and not adapter_for(double, model="dall-e-2").supports(Task.image_edit)
+    plate = write_png(tmp_path / "plate.png", gradient(200, 90))
+    hero = write_png(tmp_path / "hero.png", gradient(64, 64)[::-1].copy())
+    session, recorder = make_session(adapter)
+    gen = adapter.generate(GenerationRequest(Task.image_edit, prompt="night, wet street", inputs=[
+        InputImage("image", plate, DataKind.plate, "c" * 64), InputImage("reference", hero, DataKind.reference)]),
+        session)
+
+    [req] = double.image_requests
+    assert req.path == "/v1/images/edits" and req.status == 200
+    assert [u.field for u in req.uploads] == ["image[]", "image[]"] and "mask" not in req.fields
+    assert np.array_equal(pixels_of(req.uploads[0].data), gradient(200, 90))  # the image first, untouched
+    assert req.value("prompt") == "night, wet street" and req.value("size") == "1536x1024" and req.value("n") == "1"
+    with Image.open(gen.files[0]) as out:
+        assert out.size == (200, 90)  # the size of the image edited, not the model's
+    assert "the image first in image[], then 1 reference(s)" in gen.reproduce["image_edit"]
+    [record] = recorder.records
+    assert {a.kind for a in record["assets"]} == {DataKind.plate, DataKind.reference}
+    assert set(record["data"]) == {DataKind.prompt, DataKind.plate, DataKind.reference}
+    with pytest.raises(ProviderError, match="needs exactly one image"):
+        adapter.generate(GenerationRequest(Task.image_edit, prompt="x", inputs=[
+            InputImage("reference", hero, DataKind.reference)]), make_session(adapter)[0])

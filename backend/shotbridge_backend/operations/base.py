@@ -147,6 +147,9 @@ class Operation:
         """What the job would send to a provider, for the policy check at submit (before anything leaves)."""
         return set()
 
+    def after_run(self, ctx: JobContext, params: Any, result: Any) -> None:
+        """Called with the result of `run`, before the job succeeds: add outputs that describe it (a report)."""
+
     def unavailable_reason(self) -> str:
         """Empty when the operation can run here, else what is missing and how to get it."""
         import importlib.util

@@ -13,6 +13,7 @@ project's policy decides which of them may go where, before the first request.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from .base import JobContext, Operation, OperationError
 from .identity_gate import IdentityGate, failing_warning, gated
 from .timeline_input import TimelineShot, load_timeline, shots_of, timeline_output
 
+log = logging.getLogger(__name__)
 AI_TRACK = "ShotBridge AI"
 STEM_BYTES = MAX_BYTES - 24  # room for '.<frame>.png' after a sequence's stem
 MAX_REFERENCES = 4  # reference images per request: enough for identity, small enough for every provider
@@ -110,6 +112,17 @@ class Generative(Operation):
             kinds.add(DataKind.reference)
         return kinds
 
+    def after_run(self, ctx: JobContext, params: Conditioning, result: GenerationResult) -> None:
+        """With bible characters: report.html, the identity gate's verdict per image or take (gate_report)."""
+        from .gate_report import add_gate_report
+
+        try:
+            add_gate_report(ctx, self.name, list(params.characters), result)
+        except Exception:  # the takes are made and carry their verdicts: a report that fails must not lose them
+            log.exception("job %s: the identity gate report could not be written", ctx.job_id)
+            result.warnings.append("the identity gate's HTML report could not be written (backend log); the "
+                                   "verdicts are in the result and the takes' metadata")
+
     def preview_request(self, params: Conditioning) -> GenerationRequest:
         """The request's shape without its files, for cost estimates."""
         return GenerationRequest(task=self.task, prompt=params.prompt, seed=params.seed,
@@ -127,8 +140,22 @@ def references(ctx: JobContext, params: Conditioning, shot_characters: list[str]
     names = params.characters or shot_characters
     if not (names and params.use_bible and ctx.provider is not None and ctx.provider.accepts_references):
         return []
-    refs = ctx.references(names)[:MAX_REFERENCES]
+    refs = spread(ctx.references(names), MAX_REFERENCES)
     return [InputImage(REFERENCE, ctx.asset_path(sha), DataKind.reference, sha) for _name, sha in refs]
+
+
+def spread(refs: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    """At most `limit` references, taken in turn from each character (each one's best, i.e. first in the
+    bible, before anyone's second): a model that takes three images sees every character of a two-shot."""
+    by_character: dict[str, list[tuple[str, str]]] = {}
+    for name, sha in refs:
+        by_character.setdefault(name, []).append((name, sha))
+    out: list[tuple[str, str]] = []
+    rank = 0
+    while len(out) < limit and any(rank < len(v) for v in by_character.values()):
+        out += [v[rank] for v in by_character.values() if rank < len(v)][:limit - len(out)]
+        rank += 1
+    return out
 
 
 def conditioning_note(ctx: JobContext, params: Conditioning, shot_characters: list[str]) -> list[str]:

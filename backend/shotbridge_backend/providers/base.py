@@ -30,6 +30,7 @@ class Task(str, Enum):
     inpaint = "inpaint"  # image + mask (+ prompt) -> image
     remove_background = "remove_background"  # image -> matte (white = keep)
     image_to_video = "image_to_video"  # prompt + first frame (+ last frame) -> frames or a movie
+    image_edit = "image_edit"  # image + instruction prompt (+ optional references) -> the edited image
 
 
 # Roles an input plays in a request; adapters look inputs up by role.
@@ -141,6 +142,15 @@ class ProviderAdapter:
     def health(self) -> str:
         """Empty when the provider answers and can work, else why not (a sentence the user can act on)."""
         return ""
+
+    def task_health(self, task: Task | None) -> str:
+        """Empty when the provider (already healthy) can run this task now, else why not: a ComfyUI whose
+        every template for the task lacks a node class or a model file."""
+        return ""
+
+    def templates_for(self, task: Task | None) -> list[str]:
+        """The workflow templates for this task that can run (ComfyUI); none elsewhere."""
+        return []
 
     def estimate(self, request: GenerationRequest) -> CostEstimate:
         return CostEstimate(provider=self.name, amount=0.0, unit="USD", note="no charge")

@@ -244,6 +244,8 @@ class BedrockProvider(ProviderAdapter):
             return self._inpaint(request, session, wire, run)
         if request.task == Task.remove_background:
             return self._remove_background(request, session, wire, run)
+        if request.task == Task.image_edit:
+            return self._image_edit(request, session, wire, run)
         return self._image_to_video(request, session, wire, run)
 
     # -- Nova Canvas -----------------------------------------------------------------------------------
@@ -304,6 +306,32 @@ class BedrockProvider(ProviderAdapter):
         return Generated(files=files, media_type="image/png", model=self.canvas_model, seed=seed,
                          reproduce=self._reproduce(task_type, run, seed=seed, width=width, height=height,
                                                    references=len(sent), **_config_echo(config), **extra))
+
+    def _image_edit(self, request: GenerationRequest, session: ProviderSession, wire: _Wire,
+                    run: _Run) -> Generated:
+        """An instruction edit of one image: Nova Canvas IMAGE_VARIATION of the image (first) and the references,
+        guided by the prompt, at the image's size (snapped to Nova's grid, then fitted back)."""
+        from dataclasses import replace
+
+        from PIL import Image, ImageOps
+
+        images = request.by_role(IMAGE)
+        if len(images) != 1:
+            raise ProviderError(f"{self.name}: image_edit needs exactly one image (got {len(images)})")
+        with Image.open(images[0].path) as img:
+            size = img.size
+        wanted = (request.width or size[0], request.height or size[1])
+        edit = replace(request, task=Task.text_to_image, count=1, width=wanted[0], height=wanted[1],
+                       inputs=[replace(images[0], role=REFERENCE), *request.by_role(REFERENCE)])
+        generated = self._text_to_image(edit, session, wire, run)
+        for path in generated.files:
+            with Image.open(path) as out:
+                if out.size != wanted:
+                    ImageOps.fit(out.convert("RGB"), wanted, Image.Resampling.LANCZOS).save(path, "PNG")
+        generated.reproduce["image_edit"] = ("IMAGE_VARIATION of the image (first) and "
+                                             f"{len(request.by_role(REFERENCE))} reference(s), fitted back to "
+                                             f"{wanted[0]}x{wanted[1]}")
+        return generated
 
     def _inpaint(self, request: GenerationRequest, session: ProviderSession, wire: _Wire, run: _Run) -> Generated:
         from PIL import Image

@@ -75,11 +75,15 @@ _ws_log.setLevel(logging.INFO)
 
 WORKFLOWS = Path(__file__).with_name("workflows")
 IMAGE_POINTS = (IMAGE, MASK, REFERENCE, FIRST_FRAME, LAST_FRAME)
+MAX_REFERENCE_POINTS = 4
+# Several references, each into its own node: reference_1..reference_4 take the request's references in order
+# ("reference" alone is the first one, as before).
+REFERENCE_POINTS = tuple(f"{REFERENCE}_{n}" for n in range(1, MAX_REFERENCE_POINTS + 1))
 # Injection point -> the value types it may declare.
 POINTS: dict[str, tuple[str, ...]] = {
     "prompt": ("text",), "negative_prompt": ("text",), "seed": ("seed", "int"), "width": ("int",),
     "height": ("int",), "frames": ("int",), "fps": ("int", "float"), "count": ("int",),
-    **{role: ("image",) for role in IMAGE_POINTS},
+    **{role: ("image",) for role in (*IMAGE_POINTS, *REFERENCE_POINTS)},
 }
 TYPES = ("image", "text", "int", "float", "seed")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -92,7 +96,7 @@ FINISHED = "comfyui.finished"  # session.state: called once the server has run a
 SOCKET = "comfyui.socket"  # session.state: the job's progress WebSocket (client id, connection or None)
 ERROR_CHARS = 600  # how much of a ComfyUI exception message goes into our error (tracebacks can be huge)
 SECONDS_PER_UNIT = {Task.text_to_image: 6.0, Task.inpaint: 6.0, Task.remove_background: 1.0,
-                    Task.image_to_video: 8.0}  # rough GPU-seconds per image / frame, for estimate()
+                    Task.image_to_video: 8.0, Task.image_edit: 6.0}  # rough GPU-seconds per image / frame, for estimate()
 
 
 class TemplateError(ValueError):
@@ -136,6 +140,7 @@ class Template:
     builtin: bool
     model: str | None = None  # the setting whose value is reported as Generated.model
     ui: Any = None  # a UI-format or official source (comfyui_templates.UiSource): prompt is made per server
+    derived_from: str = ""  # the official template (and package release) a built-in graph was derived from
 
     def classes(self) -> set[str]:
         return {node["class_type"] for node in self.prompt.values()}
@@ -145,6 +150,27 @@ class Template:
 
     def required_images(self) -> set[str]:
         return {p.name for p in self.points.values() if p.type == "image" and not p.optional}
+
+    def image_roles(self) -> set[str]:
+        """The request roles its image points take (reference_1..N all take references)."""
+        return {point_role(name) for name in self.image_points()}
+
+    def required_roles(self) -> set[str]:
+        return {point_role(name) for name in self.required_images()}
+
+    def reference_slots(self) -> int:
+        """How many reference images it takes, each into its own node."""
+        return sum(1 for name in self.image_points() if point_role(name) == REFERENCE)
+
+
+def point_role(point: str) -> str:
+    """The request role an image point takes: reference_2 takes the second reference, other points their name."""
+    return REFERENCE if point in REFERENCE_POINTS else point
+
+
+def point_index(point: str) -> int:
+    """Which of the role's inputs a point takes: reference_2 -> 1; every other point the first."""
+    return int(point.rsplit("_", 1)[1]) - 1 if point in REFERENCE_POINTS else 0
 
 
 # -- templates ---------------------------------------------------------------------------------------------
@@ -195,6 +221,13 @@ def template_from_doc(doc: dict[str, Any], where: str, *, builtin: bool = False)
         raise TemplateError(f"{where}: 'inputs' must map injection point names to {{node, input, type}}")
     for point_name, spec in inputs.items():
         points[point_name] = _point(where, prompt, point_name, spec)
+    numbered = sorted(point_index(n) + 1 for n in points if n in REFERENCE_POINTS)
+    if numbered and REFERENCE in points:
+        raise TemplateError(f"{where}: give either 'reference' or 'reference_1'..'reference_{MAX_REFERENCE_POINTS}', "
+                            "not both ('reference' is the first reference)")
+    if numbered != list(range(1, len(numbered) + 1)):
+        raise TemplateError(f"{where}: reference points must be numbered from reference_1 without gaps (has "
+                            f"{', '.join(f'reference_{n}' for n in numbered)})")
     settings: dict[str, Setting] = {}
     config = doc.get("config", {})
     if not isinstance(config, dict):
@@ -210,9 +243,12 @@ def template_from_doc(doc: dict[str, Any], where: str, *, builtin: bool = False)
     model = doc.get("model")
     if model is not None and model not in settings:
         raise TemplateError(f"{where}: 'model' names '{model}', which is not one of its config entries")
+    derived = doc.get("derived_from", "")
+    if not isinstance(derived, str):
+        raise TemplateError(f"{where}: 'derived_from' must name the official template the graph comes from")
     return Template(name=name, task=task, description=str(doc.get("description", "")), points=points,
                     settings=settings, outputs=tuple(outputs), prompt=prompt, source=where, builtin=builtin,
-                    model=model)
+                    model=model, derived_from=derived)
 
 
 def _point(where: str, prompt: dict[str, Any], name: str, spec: Any) -> Point:
@@ -384,6 +420,9 @@ class ComfyUIProvider(ProviderAdapter):
         self._info_lock = threading.Lock()
         self._answered = False  # /object_info has been answered once: the server is known to be ComfyUI
         self.busy = ""  # set while the server is up but too busy to answer the health check in time
+        # template name -> why it cannot run on the server (last health check or job); "" when it can. One
+        # template that cannot run never makes the others, or the provider, unavailable.
+        self.template_problems: dict[str, str] = {}
         problems = []
         if not self.url:
             problems.append(f"[providers.{name}] needs url = \"http://<gpu-host>:8188\" (where its ComfyUI listens)")
@@ -401,7 +440,7 @@ class ComfyUIProvider(ProviderAdapter):
             except (TypeError, ValueError):
                 problems.append(f"[providers.{name}] tasks must list some of: {', '.join(t.value for t in Task)}")
         self.tasks = frozenset(tasks)
-        self.accepts_references = any(t.task == Task.text_to_image and REFERENCE in t.image_points()
+        self.accepts_references = any(t.task == Task.text_to_image and REFERENCE in t.image_roles()
                                       for t in self.templates.values())
         if len(urls) > 1 and not problems:
             from .comfyui_pool import ServerPool
@@ -442,10 +481,16 @@ class ComfyUIProvider(ProviderAdapter):
     # -- health ------------------------------------------------------------------------------------------
 
     def health(self) -> str:
+        """"" while the server answers and at least one template in use can run on it; each template's own
+        state is in `template_problems` (and `template_report`), and `task_health` says it per task."""
         if self.problem:
             return self.problem
         if self.pool is not None:
-            return self.pool.health()
+            reason = self.pool.health()
+            known = [m for m in self.pool.members if m._info is not None and not m.busy]
+            if known:  # as the first server that answered sees them
+                self.template_problems = dict(known[0].template_problems)
+            return reason
         # No job session exists here: a health check is a bare GET that carries no studio data, so it goes out
         # directly and is not an egress audit entry. A server that answered before gets longer: ComfyUI busy
         # with a large graph can take seconds over /object_info, and being busy is what a GPU server is for.
@@ -470,7 +515,28 @@ class ComfyUIProvider(ProviderAdapter):
         if isinstance(info, str):
             return info
         self._remember_info(info)
-        return "; ".join(p for p in (check_template(t, info, self.setting_values(t)) for t in self._in_use()) if p)
+        self.template_problems = self._check_templates(info)
+        if self.template_problems and not any(not p for p in self.template_problems.values()):
+            return "no template can run: " + "; ".join(self.template_problems.values())
+        return ""
+
+    def _check_templates(self, info: dict[str, Any]) -> dict[str, str]:
+        return {t.name: check_template(t, info, self.setting_values(t)) for t in self._in_use()}
+
+    def templates_for(self, task: Task | None) -> list[str]:
+        return sorted(t.name for t in self._in_use() if t.task == task and not self.template_problems.get(t.name))
+
+    def task_health(self, task: Task | None) -> str:
+        """"" when a template for the task can run (or the server was not checked yet), else why none can."""
+        if task is None:
+            return ""
+        mine = {t.name for t in self._in_use() if t.task == task}
+        known = {n: p for n, p in self.template_problems.items() if n in mine}
+        if not mine:
+            return f"{self.name} has no workflow template for {task.value}"
+        if len(known) < len(mine) or any(not p for p in known.values()):
+            return ""
+        return f"no {task.value} template of {self.name} can run: " + "; ".join(known.values())
 
     def describe(self, operations: list[str], reason: str = "") -> Provider:
         described = super().describe(operations, reason)
@@ -546,13 +612,21 @@ class ComfyUIProvider(ProviderAdapter):
         session.gate(request.data_kinds())
         if self.pool is not None:
             return self.pool.generate(request, session)
-        template = self.choose_template(request)
-        values = self.setting_values(template)
+        self.choose_template(request, healthy=False)  # inputs no template takes are refused before any request
         info = self._object_info(session)
-        problem = check_template(template, info, values)
+        self.template_problems = self._check_templates(info)
+        try:
+            template = self.choose_template(request)
+        except ProviderUnavailable:  # the cached list may be stale (a node installed since): ask again once
+            info = self._object_info(session, refresh=True)
+            self.template_problems = self._check_templates(info)
+            template = self.choose_template(request)
+        values = self.setting_values(template)
+        problem = self.template_problems.get(template.name)
         if problem:  # the cached list may be stale (a node installed since): ask again once
             info = self._object_info(session, refresh=True)
             problem = check_template(template, info, values)
+            self.template_problems[template.name] = problem
             if problem:
                 raise ProviderUnavailable(f"{self.name}: {problem}")
         if template.ui is not None:  # the UI-format template as converted for this server (checked above)
@@ -579,6 +653,8 @@ class ComfyUIProvider(ProviderAdapter):
             "settings": values,
             "workflow": runs[0].graph,
         }
+        if template.derived_from:
+            reproduce["derived_from"] = template.derived_from
         if len(runs) > 1:
             reproduce["runs"] = [{"prompt_id": r.prompt_id, "workflow_hash": r.hash, "seed": r.seed} for r in runs]
         if references:
@@ -591,7 +667,7 @@ class ComfyUIProvider(ProviderAdapter):
         session.progress(1.0, "done")
         return Generated(files=files, media_type=media, model=model, seed=seed, reproduce=reproduce)
 
-    def choose_template(self, request: GenerationRequest) -> Template:
+    def choose_template(self, request: GenerationRequest, *, healthy: bool = True) -> Template:
         """The named template (options["template"]), else the one for the task that takes exactly the
         request's inputs (a reference-capable template when references come, a first/last-frame one...)."""
         provided = {i.role for i in request.inputs}
@@ -610,48 +686,60 @@ class ComfyUIProvider(ProviderAdapter):
             candidates = [template]
         else:
             candidates = [t for t in self.templates.values() if t.task == request.task]
-        fits = [t for t in candidates if t.required_images() <= provided <= t.image_points()]
+        fits = [t for t in candidates if t.required_roles() <= provided <= t.image_roles()]
         if not fits:
             shown = "; ".join(f"{t.name} takes {', '.join(sorted(t.image_points())) or 'no images'}"
                               for t in candidates)
             raise ProviderError(f"{self.name} has no {request.task.value} template for inputs "
                                 f"{', '.join(sorted(provided)) or '(none)'} ({shown}); register one that takes them")
-        # Prefer the template that uses the most of what was given and leaves the fewest optional images out.
-        fits.sort(key=lambda t: (-len(provided & t.image_points()), len(t.image_points() - provided),
-                                 t.name != request.task.value, t.name))
+        if healthy and not name:  # a template this server cannot run is passed over while another one fits
+            healthy = [t for t in fits if not self.template_problems.get(t.name)]
+            if not healthy:
+                raise ProviderUnavailable(f"{self.name}: no {request.task.value} template for these inputs can "
+                                          "run on this ComfyUI: " + "; ".join(self.template_problems[t.name]
+                                                                              for t in fits))
+            fits = healthy
+        # Prefer the template that uses the most of what was given and leaves the fewest optional images out;
+        # with references, the one that takes the most of them (each into its own node).
+        references = len(request.by_role(REFERENCE))
+        fits.sort(key=lambda t: (-len(provided & t.image_roles()), len(t.image_roles() - provided),
+                                 -min(references, t.reference_slots()), -t.reference_slots(), t.name != request.task.value,
+                                 t.name))
         return fits[0]
 
     def _upload(self, request: GenerationRequest, template: Template,
                 session: ProviderSession) -> tuple[dict[str, str], int]:
-        """POST /upload/image for each image the template takes; returns role -> the name ComfyUI gave it, and
-        how many references were used (a template takes one)."""
+        """POST /upload/image for each image the template takes; returns point -> the name ComfyUI gave it, and
+        how many references were used (one per reference point: reference_1..N take them in order)."""
         names: dict[str, str] = {}
         references = 0
-        for role in sorted(template.image_points()):
+        for point in sorted(template.image_points()):
+            role, index = point_role(point), point_index(point)
             given = request.by_role(role)
-            if not given:
+            if len(given) <= index:
                 continue
             if role == REFERENCE:
-                references = 1
-                if len(given) > 1:
-                    log.info("%s: template %s takes one reference; using the first of %d", self.name,
-                             template.name, len(given))
-            out = session.outgoing(given[0])
+                references += 1
+            out = session.outgoing(given[index])
             uploaded = session.state.setdefault(UPLOADED, {})
             if out.asset.sha256 in uploaded:  # the same bytes earlier in this job (one mask for every frame)
-                names[role] = uploaded[out.asset.sha256]
+                names[point] = uploaded[out.asset.sha256]
                 continue
             response = session.post(f"{self.url}/upload/image", sent=[out], headers=self._headers(),
                                     files={"image": (out.filename, out.data, out.media_type)},
                                     data={"overwrite": "true"})
             body = _json(response)
             if response.status_code != 200 or not isinstance(body, dict) or not body.get("name"):
-                raise ProviderError(f"{self.name} refused the {role} upload ({response.status_code}"
+                raise ProviderError(f"{self.name} refused the {point} upload ({response.status_code}"
                                     f"{': ' + response.text[:200] if response.text else ''})",
                                     status=response.status_code)
             subfolder = body.get("subfolder") or ""
-            names[role] = uploaded[out.asset.sha256] = f"{subfolder}/{body['name']}" if subfolder else \
+            names[point] = uploaded[out.asset.sha256] = f"{subfolder}/{body['name']}" if subfolder else \
                 str(body["name"])
+        given = len(request.by_role(REFERENCE))
+        if given > references:
+            log.info("%s: template %s takes %d reference(s); using the first %d of %d", self.name, template.name,
+                     references, references, given)
         return names, references
 
     def build_graph(self, template: Template, request: GenerationRequest, seed: int, uploads: dict[str, str],
@@ -982,6 +1070,8 @@ class ComfyUIProvider(ProviderAdapter):
                         img.load()
                         if request.task == Task.remove_background:
                             data = _matte(img, request)
+                        elif request.task == Task.image_edit:
+                            data = _as_edited(img, request) or data
                         elif size and request.task in (Task.text_to_image, Task.image_to_video) \
                                 and img.size != size and img.width >= size[0] and img.height >= size[1]:
                             data = _png(_center_crop(img, size))  # sizes were rounded up to the latent grid
@@ -1126,6 +1216,20 @@ def _matte(img: Any, request: GenerationRequest) -> bytes:
             if original.size != matte.size:
                 matte = matte.resize(original.size, Image.Resampling.BILINEAR)
     return _png(matte)
+
+
+def _as_edited(img: Any, request: GenerationRequest) -> bytes | None:
+    """An edit at the size of the image edited (edit models work near one megapixel); None when it is already."""
+    from PIL import Image, ImageOps
+
+    source = request.first(IMAGE)
+    if source is None:
+        return None
+    with Image.open(source.path) as original:
+        size = (request.width or original.width, request.height or original.height)
+    if img.size == size:
+        return None
+    return _png(ImageOps.fit(img.convert("RGBA" if "A" in img.getbands() else "RGB"), size, Image.Resampling.LANCZOS))
 
 
 def _center_crop(img: Any, size: tuple[int, int]) -> Any:

@@ -161,9 +161,8 @@ class ServerPool:
         with self._lock:
             self._down[member.url] = (time.monotonic(), why)
 
-    def _unfit(self, member: ComfyUIProvider, template: Template, values: dict[str, Any]) -> str:
-        from .comfyui import check_template
-
+    def _info_of(self, member: ComfyUIProvider) -> dict[str, Any] | str:
+        """The member's /object_info (read once), or why it cannot be had."""
         with member._info_lock:
             info = member._info
         if info is None:
@@ -174,7 +173,13 @@ class ServerPool:
             if isinstance(info, str):
                 return info
             member._remember_info(info)
-        return check_template(template, info, values)
+        return info
+
+    def _unfit(self, member: ComfyUIProvider, template: Template, values: dict[str, Any]) -> str:
+        from .comfyui import check_template
+
+        info = self._info_of(member)
+        return info if isinstance(info, str) else check_template(template, info, values)
 
     def look(self, template: Template, values: dict[str, Any], skip: dict[str, str]) -> list[ServerLook]:
         looks = []
@@ -220,7 +225,29 @@ class ServerPool:
 
     # -- running a job ---------------------------------------------------------------------------------------
 
+    def _template_problems(self, request: GenerationRequest) -> dict[str, str]:
+        """Per template for the request's task: "" when some server of the pool can run it, else each one's
+        reason (so the owner picks a template that runs somewhere: Flux Kontext where no server has Qwen)."""
+        answering = []
+        for member in self.members:
+            member.secrets = self.owner.secrets
+            if not isinstance(self._info_of(member), str):
+                answering.append(member)
+        problems: dict[str, str] = {}
+        if not answering:  # no server answers: the job's own look at the pool says so, server by server
+            return problems
+        for template in self.owner._in_use():
+            if template.task != request.task:
+                continue
+            values = self.owner.setting_values(template)
+            reasons = [(m, self._unfit(m, template, values)) for m in answering]
+            problems[template.name] = "" if any(not r for _m, r in reasons) else \
+                "; ".join(f"{m.shown_url}: {r}" for m, r in reasons)
+        return problems
+
     def generate(self, request: GenerationRequest, session: ProviderSession) -> Generated:
+        self.owner.choose_template(request, healthy=False)  # inputs no template takes: refused before any request
+        self.owner.template_problems.update(self._template_problems(request))
         template = self.owner.choose_template(request)
         values = self.owner.setting_values(template)
         lost: dict[str, str] = {}  # servers this job cannot use any more: url -> why

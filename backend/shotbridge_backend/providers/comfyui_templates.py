@@ -260,11 +260,33 @@ def template_report(templates: list[Template], info: dict[str, Any] | None,
                 shown, values = bind_template(template, info, values)
         official = template.ui.doc.get("official") if template.ui is not None else None
         source = f"official {official}" if official else ("built-in" if template.builtin else template.source)
+        models = model_needs(shown, values, info)
+        derived = _derived_name(template)
+        if derived:  # an API graph derived from an official template: its model list says where to download
+            source += f", derived from official {derived}"
+            _add_urls(models, derived)
         report.append(ProviderTemplate(name=template.name, task=template.task.value, source=source,
                                        available=not reason, reason=reason,
-                                       size_gb=sizes.get(official) if official else None,
-                                       models=model_needs(shown, values, info)))
+                                       size_gb=sizes.get(official) if official else None, models=models))
     return report
+
+
+def _derived_name(template: Template) -> str:
+    """The official template a graph was derived from ("official NAME (package X)" -> NAME), or ""."""
+    words = template.derived_from.split()
+    return words[1] if len(words) > 1 and words[0] == "official" else ""
+
+
+def _add_urls(models: list[TemplateModel], official: str) -> None:
+    """Download addresses from the official template's model list (when the package is installed here)."""
+    try:
+        listed = {str(m["name"]): m for m in official_models(official_workflow(official)[0])}
+    except TemplateError:
+        return
+    for model in models:
+        known = listed.get(model.name)
+        if known and not model.url:
+            model.url = str(known.get("url") or "")
 
 
 __all__ = ["UNBOUND", "UiSource", "bind_template", "is_ui_template", "model_needs", "official_models",

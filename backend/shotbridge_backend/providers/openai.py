@@ -244,7 +244,9 @@ class OpenAIProvider(ProviderAdapter):
             self.problem = (f"quality '{quality}' is not one {self.model} accepts; use one of "
                             f"{', '.join(spec.qualities)}")
         # What this entry can do depends on its model: DALL-E 3 has no edits, DALL-E models take no references.
-        self.tasks = frozenset({Task.text_to_image} | ({Task.inpaint} if spec.edits else set()))
+        # image_edit (an instruction edit of one image, with references) needs several images per request.
+        self.tasks = frozenset({Task.text_to_image} | ({Task.inpaint} if spec.edits else set())
+                               | ({Task.image_edit} if spec.edits and spec.max_images > 1 else set()))
         self.accepts_references = spec.max_images > 1
 
     # -- configuration -------------------------------------------------------------------------------------
@@ -418,6 +420,8 @@ class OpenAIProvider(ProviderAdapter):
                 return self._text_to_image(request, session, key, model, spec)
             if request.task == Task.inpaint:
                 return self._inpaint(request, session, key, model, spec)
+            if request.task == Task.image_edit:
+                return self._image_edit(request, session, key, model, spec)
             raise ProviderError(f"{self.name} (OpenAI Images API) cannot {request.task.value}; it offers "
                                 f"{', '.join(sorted(t.value for t in self.tasks))}")
         except requests.RequestException as exc:  # what the session does not map (bad URL, broken stream)
@@ -491,6 +495,36 @@ class OpenAIProvider(ProviderAdapter):
         files_out = [self._write_png(session, data, f"openai_{i:03d}.png") for i, data in enumerate(images)]
         session.progress(1.0, f"OpenAI {model}: received {len(files_out)} image(s)")
         return Generated(files=files_out, media_type="image/png", model=model, seed=None, reproduce=reproduce)
+
+    def _image_edit(self, request: GenerationRequest, session: ProviderSession, key: str, model: str,
+                    spec: ModelSpec) -> Generated:
+        """An instruction edit of one image: /v1/images/edits with the image first in image[], then the
+        references; the answer (at the nearest size the model takes) comes back at the image's own size."""
+        from dataclasses import replace
+
+        from PIL import Image, ImageOps
+
+        images = request.by_role(IMAGE)
+        if len(images) != 1:
+            raise ProviderError(f"{self.name}: image_edit needs exactly one image (got {len(images)})")
+        if not (spec.edits and spec.max_images > 1):
+            raise ProviderError(f"{self.name}: {model} cannot edit an image by instruction; use a GPT Image model "
+                                "(gpt-image-1)")
+        with Image.open(images[0].path) as img:
+            size = img.size
+        edit = replace(request, task=Task.text_to_image, count=1, width=request.width or size[0],
+                       height=request.height or size[1],
+                       inputs=[replace(images[0], role=REFERENCE), *request.by_role(REFERENCE)])
+        generated = self._text_to_image(edit, session, key, model, spec)
+        wanted = (request.width or size[0], request.height or size[1])
+        for path in generated.files:
+            with Image.open(path) as out:
+                if out.size != wanted:  # the same framing as the image edited: crop to its shape, then scale
+                    ImageOps.fit(out.convert("RGBA" if "A" in out.getbands() else "RGB"), wanted,
+                                 Image.Resampling.LANCZOS).save(path, "PNG")
+        generated.reproduce["image_edit"] = (f"the image first in image[], then {len(request.by_role(REFERENCE))} "
+                                             f"reference(s); the answer fitted back to {wanted[0]}x{wanted[1]}")
+        return generated
 
     def _inpaint_size(self, request: GenerationRequest, model: str, spec: ModelSpec) -> str:
         if request.options.get("size"):

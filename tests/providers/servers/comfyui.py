@@ -52,11 +52,15 @@ REMBG_MODELS = ["u2net: general purpose", "u2netp: lightweight general purpose",
 REMBG_PROVIDERS = ["CPU", "CUDA", "ROCM", "DirectML", "OpenVINO", "CoreML", "Tensorrt", "Azure"]
 DEFAULT_MODELS = {
     "checkpoints": ["v1-5-pruned-emaonly-fp16.safetensors", "sd_xl_base_1.0.safetensors"],
-    "diffusion_models": ["wan2.1_flf2v_720p_14B_fp16.safetensors"],
-    "text_encoders": ["umt5_xxl_fp8_e4m3fn_scaled.safetensors"],
-    "vae": ["wan_2.1_vae.safetensors"],
+    "diffusion_models": ["wan2.1_flf2v_720p_14B_fp16.safetensors", "qwen_image_edit_2509_fp8_e4m3fn.safetensors",
+                         "flux1-dev-kontext_fp8_scaled.safetensors"],
+    "text_encoders": ["umt5_xxl_fp8_e4m3fn_scaled.safetensors", "qwen_2.5_vl_7b_fp8_scaled.safetensors",
+                      "clip_l.safetensors", "t5xxl_fp8_e4m3fn_scaled.safetensors"],
+    "vae": ["wan_2.1_vae.safetensors", "qwen_image_vae.safetensors", "ae.safetensors"],
     "clip_vision": ["clip_vision_h.safetensors"],
+    "loras": ["Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"],
 }
+DUAL_CLIP_TYPES = ["sdxl", "sd3", "flux", "hunyuan_video", "hidream", "hunyuan_image"]
 
 
 class Interrupted(Exception):
@@ -251,15 +255,29 @@ def _ksampler(ctx: Ctx, model: dict, seed: int, steps: int, cfg: float, sampler_
             base = (1 - a) * a_img + a * b_img
             frames.append((1 - wiggle) * base + wiggle * _pattern(seed, text, h, w, t + 2))
         return ({**latent_image, "samples": np.stack(frames).astype(np.float32)},)
+    refs = positive[0].get("refs") or []
     out = []
     for b in range(lat.shape[0]):
         gen = _pattern(seed, text, lat.shape[1], lat.shape[2], b)
+        if refs:  # an edit model (Qwen-Image-Edit, Kontext) keeps the subjects of its reference images
+            gen = 0.85 * _edit_subject(refs, lat[b]) + 0.15 * gen
         mixed = (1 - denoise) * lat[b] + denoise * gen
         if "noise_mask" in latent_image:
             m = latent_image["noise_mask"][min(b, len(latent_image["noise_mask"]) - 1)][..., None]
             mixed = m * mixed + (1 - m) * lat[b]
         out.append(mixed)
     return ({**latent_image, "samples": np.stack(out).astype(np.float32)},)
+
+
+def _edit_subject(refs: list[np.ndarray], latent: np.ndarray) -> np.ndarray:
+    """What an edit model's sample shows: editing an image (a latent encoded from it), that image's subject;
+    making a new one (an empty latent), its references side by side (a two-shot of two characters)."""
+    h, w = latent.shape[:2]
+    if latent.any():
+        return _upscale_center(refs[0][..., :3], w, h)
+    edges = [round(k * w / len(refs)) for k in range(len(refs) + 1)]
+    strips = [_upscale_center(r[..., :3], max(1, edges[k + 1] - edges[k]), h) for k, r in enumerate(refs)]
+    return np.concatenate(strips, axis=1)
 
 
 def _vae_decode(ctx: Ctx, samples: dict, vae: dict) -> tuple:
@@ -395,6 +413,58 @@ def _wan_i2v(ctx: Ctx, positive: list, negative: list, vae: dict, width: int, he
     return _wan_flf(ctx, positive, negative, vae, width, height, length, batch_size, start_image=start_image)
 
 
+def _empty_sd3_latent(ctx: Ctx, width: int, height: int, batch_size: int) -> tuple:
+    return _empty_latent(ctx, width, height, batch_size)
+
+
+def _scale_to_pixels(ctx: Ctx, image: np.ndarray, upscale_method: str, megapixels: float) -> tuple:
+    """ImageScaleToTotalPixels: the same aspect at `megapixels` * 1024 * 1024 pixels."""
+    ctx.work()
+    h, w = image.shape[1:3]
+    scale = math.sqrt(megapixels * 1024 * 1024 / (w * h))
+    return (np.stack([_resize(img, max(1, round(w * scale)), max(1, round(h * scale))) for img in image]),)
+
+
+def _kontext_scale(ctx: Ctx, image: np.ndarray) -> tuple:
+    """FluxKontextImageScale: about one megapixel in the same aspect, sides a multiple of 16."""
+    ctx.work()
+    h, w = image.shape[1:3]
+    scale = math.sqrt(1024 * 1024 / (w * h))
+    size = (max(16, round(w * scale / 16) * 16), max(16, round(h * scale / 16) * 16))
+    return (np.stack([_resize(img, *size) for img in image]),)
+
+
+def _qwen_edit_encode(ctx: Ctx, clip: dict, prompt: str, vae: dict | None = None, image1: np.ndarray | None = None,
+                      image2: np.ndarray | None = None, image3: np.ndarray | None = None) -> tuple:
+    """TextEncodeQwenImageEditPlus: the instruction with up to three reference images (kept for the sampler)."""
+    ctx.work()
+    return ([{"text": prompt, "refs": [i[0] for i in (image1, image2, image3) if i is not None]}],)
+
+
+def _reference_latent(ctx: Ctx, conditioning: list, latent: dict | None = None) -> tuple:
+    """ReferenceLatent: the conditioning with one more reference (Flux Kontext, Qwen edit)."""
+    ctx.work()
+    extra = [] if latent is None else [latent["samples"][0]]
+    return ([{**c, "refs": [*c.get("refs", []), *extra]} for c in conditioning],)
+
+
+def _conditioning_set(key: str) -> Callable[..., tuple]:
+    def run(ctx: Ctx, conditioning: list, **values: Any) -> tuple:
+        ctx.work()
+        return ([{**c, key: next(iter(values.values()), None)} for c in conditioning],)
+    return run
+
+
+def _zero_out(ctx: Ctx, conditioning: list) -> tuple:
+    ctx.work()
+    return ([{"text": ""} for _c in conditioning],)
+
+
+def _model_patch(ctx: Ctx, model: dict, **values: Any) -> tuple:
+    ctx.work()
+    return ({**model, **{k: v for k, v in values.items()}},)
+
+
 def _rembg_session(ctx: Ctx, model: str, providers: str) -> tuple:
     ctx.work()
     return ({"model": model, "providers": providers},)
@@ -509,6 +579,43 @@ def node_classes() -> dict[str, NodeClass]:
                   category="image"),
         NodeClass("PreviewImage", {"images": image}, (), _preview_image,
                   hidden={"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"}, output_node=True, category="image"),
+        # Qwen-Image-Edit 2509 and Flux.1 Kontext (specs as ComfyUI 0.3.64's /object_info gives them)
+        NodeClass("EmptySD3LatentImage", {"width": INT(1024, 16, MAX_RESOLUTION, 16),
+                                          "height": INT(1024, 16, MAX_RESOLUTION, 16), "batch_size": INT(1, 1, 4096)},
+                  ("LATENT",), _empty_sd3_latent, category="latent/sd3", module="comfy_extras.nodes_sd3"),
+        NodeClass("ImageScaleToTotalPixels", {"image": image, "upscale_method": [["nearest-exact", "bilinear", "area",
+                                                                                  "bicubic", "lanczos"]],
+                                              "megapixels": FLOAT(1.0, 0.01, 16.0)}, ("IMAGE",), _scale_to_pixels,
+                  category="image/upscaling", module="comfy_extras.nodes_post_processing"),
+        NodeClass("TextEncodeQwenImageEditPlus", {"clip": ["CLIP", {}], "prompt": ["STRING", {"multiline": True,
+                                                                                              "dynamicPrompts": True}]},
+                  ("CONDITIONING",), _qwen_edit_encode, optional={"vae": ["VAE", {}], "image1": ["IMAGE", {}],
+                                                                  "image2": ["IMAGE", {}], "image3": ["IMAGE", {}]},
+                  category="advanced/conditioning", module="comfy_extras.nodes_qwen"),
+        NodeClass("ModelSamplingAuraFlow", {"model": ["MODEL"], "shift": FLOAT(1.73, 0.0, 100.0)}, ("MODEL",),
+                  _model_patch, category="advanced/model", module="comfy_extras.nodes_model_advanced"),
+        NodeClass("CFGNorm", {"model": ["MODEL", {}], "strength": FLOAT(1.0, 0.0, 100.0)}, ("MODEL",), _model_patch,
+                  category="advanced/guidance", module="comfy_extras.nodes_cfg"),
+        NodeClass("LoraLoaderModelOnly", {"model": ["MODEL"], "lora_name": [_models("loras")],
+                                          "strength_model": FLOAT(1.0, -100.0, 100.0)}, ("MODEL",), _model_patch,
+                  category="loaders"),
+        NodeClass("DualCLIPLoader", {"clip_name1": [_models("text_encoders")], "clip_name2": [_models("text_encoders")],
+                                     "type": [DUAL_CLIP_TYPES]}, ("CLIP",), _loader("clip_name1"),
+                  optional={"device": [["default", "cpu"], {"advanced": True}]}, category="advanced/loaders"),
+        NodeClass("FluxGuidance", {"conditioning": ["CONDITIONING", {}], "guidance": FLOAT(3.5, 0.0, 100.0, 0.1)},
+                  ("CONDITIONING",), _conditioning_set("guidance"), category="advanced/conditioning/flux",
+                  module="comfy_extras.nodes_flux"),
+        NodeClass("FluxKontextImageScale", {"image": ["IMAGE", {}]}, ("IMAGE",), _kontext_scale,
+                  category="advanced/conditioning/flux", module="comfy_extras.nodes_flux"),
+        NodeClass("FluxKontextMultiReferenceLatentMethod",
+                  {"conditioning": ["CONDITIONING", {}], "reference_latents_method": [["offset", "index", "uxo/uno"]]},
+                  ("CONDITIONING",), _conditioning_set("reference_latents_method"),
+                  category="advanced/conditioning/flux", module="comfy_extras.nodes_flux"),
+        NodeClass("ReferenceLatent", {"conditioning": ["CONDITIONING", {}]}, ("CONDITIONING",), _reference_latent,
+                  optional={"latent": ["LATENT", {}]}, category="advanced/conditioning/edit_models",
+                  module="comfy_extras.nodes_edit_model"),
+        NodeClass("ConditioningZeroOut", {"conditioning": ["CONDITIONING"]}, ("CONDITIONING",), _zero_out,
+                  category="advanced/conditioning"),
         NodeClass("RemBGSession+", {"model": [REMBG_MODELS], "providers": [REMBG_PROVIDERS]}, ("REMBG_SESSION",),
                   _rembg_session, category="essentials/image manipulation",
                   module="custom_nodes.ComfyUI_essentials"),
