@@ -53,6 +53,7 @@ from .base import (
     LAST_FRAME,
     MASK,
     REFERENCE,
+    VIDEO,
     Generated,
     GenerationRequest,
     ProviderAdapter,
@@ -74,14 +75,17 @@ _ws_log = logging.getLogger(f"{__name__}.websocket")
 _ws_log.setLevel(logging.INFO)
 
 WORKFLOWS = Path(__file__).with_name("workflows")
-IMAGE_POINTS = (IMAGE, MASK, REFERENCE, FIRST_FRAME, LAST_FRAME)
+IMAGE_POINTS = (IMAGE, MASK, REFERENCE, FIRST_FRAME, LAST_FRAME, VIDEO)
+FILE_TYPES = ("image", "video")  # points that receive an uploaded file's name (LoadImage, LoadVideo)
+PADS = ("pad_left", "pad_top", "pad_right", "pad_bottom")  # outpaint_video: pixels added on each side
 # Injection point -> the value types it may declare.
 POINTS: dict[str, tuple[str, ...]] = {
     "prompt": ("text",), "negative_prompt": ("text",), "seed": ("seed", "int"), "width": ("int",),
     "height": ("int",), "frames": ("int",), "fps": ("int", "float"), "count": ("int",),
-    **{role: ("image",) for role in IMAGE_POINTS},
+    **{role: ("image",) for role in IMAGE_POINTS if role != VIDEO}, VIDEO: ("video",),
+    **{pad: ("int",) for pad in PADS},
 }
-TYPES = ("image", "text", "int", "float", "seed")
+TYPES = ("image", "video", "text", "int", "float", "seed")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAX_SEED = 2**31 - 1  # ComfyUI takes up to 2**64-1; this range also suits the other providers' seeds
 WS_POLL = 0.2  # seconds between cancel checks while waiting for a WebSocket message
@@ -92,7 +96,8 @@ FINISHED = "comfyui.finished"  # session.state: called once the server has run a
 SOCKET = "comfyui.socket"  # session.state: the job's progress WebSocket (client id, connection or None)
 ERROR_CHARS = 600  # how much of a ComfyUI exception message goes into our error (tracebacks can be huge)
 SECONDS_PER_UNIT = {Task.text_to_image: 6.0, Task.inpaint: 6.0, Task.remove_background: 1.0,
-                    Task.image_to_video: 8.0}  # rough GPU-seconds per image / frame, for estimate()
+                    Task.image_to_video: 8.0, Task.image_edit: 8.0, Task.video_edit: 10.0,
+                    Task.outpaint_video: 10.0}  # rough GPU-seconds per image / frame, for estimate()
 
 
 class TemplateError(ValueError):
@@ -141,10 +146,10 @@ class Template:
         return {node["class_type"] for node in self.prompt.values()}
 
     def image_points(self) -> set[str]:
-        return {p.name for p in self.points.values() if p.type == "image"}
+        return {p.name for p in self.points.values() if p.type in FILE_TYPES}
 
     def required_images(self) -> set[str]:
-        return {p.name for p in self.points.values() if p.type == "image" and not p.optional}
+        return {p.name for p in self.points.values() if p.type in FILE_TYPES and not p.optional}
 
 
 # -- templates ---------------------------------------------------------------------------------------------
@@ -234,7 +239,7 @@ def _point(where: str, prompt: dict[str, Any], name: str, spec: Any) -> Point:
         raise TemplateError(f"{where}: injection point '{name}' has type '{kind}'; it must be "
                             f"{' or '.join(POINTS[name])}")
     optional = bool(spec.get("optional", False))
-    if optional and kind != "image":
+    if optional and kind not in FILE_TYPES:
         raise TemplateError(f"{where}: injection point '{name}': only image inputs can be optional")
     step, base = spec.get("step", 1), spec.get("base", 0)
     if not isinstance(step, int) or step < 1 or not isinstance(base, int) or base < 0:
@@ -574,6 +579,8 @@ class ComfyUIProvider(ProviderAdapter):
         reproduce: dict[str, Any] = {
             "template": template.name,
             "template_source": "built-in" if template.builtin else template.source,
+            # the official or UI-format workflow it was converted from (with the package version)
+            **({"template_origin": template.ui.origin} if template.ui is not None else {}),
             "workflow_hash": runs[0].hash,
             "prompt_id": runs[0].prompt_id,
             "settings": values,
@@ -664,7 +671,7 @@ class ComfyUIProvider(ProviderAdapter):
         wanted: dict[str, Any] = {
             "prompt": request.prompt, "negative_prompt": request.negative_prompt, "seed": seed,
             "width": request.width, "height": request.height, "frames": request.frames or None,
-            "fps": request.fps, "count": max(1, request.count), **uploads,
+            "fps": request.fps, "count": max(1, request.count), **request.values, **uploads,
         }
         for point in template.points.values():
             value = wanted.get(point.name)
@@ -678,7 +685,7 @@ class ComfyUIProvider(ProviderAdapter):
                 value = str(value)
             graph[point.node]["inputs"][point.input] = value
         for point in template.points.values():
-            if point.type == "image" and point.name not in uploads:
+            if point.type in FILE_TYPES and point.name not in uploads:
                 if not point.optional:
                     raise ProviderError(f"{self.name}: template {template.name} needs a {point.name} input")
                 _prune(graph, point.node, info, template)
