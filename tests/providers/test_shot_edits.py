@@ -1,0 +1,256 @@
+"""edit_shot and reframe end to end: a real backend routing to the studio's ComfyUI (the double on 127.0.0.1,
+whose Wan VACE and Qwen-Image-Edit nodes are declared as the real 0.3.64 /object_info declares them). The graphs
+posted are the official templates converted, with the request at the nodes the built-in templates name; the
+takes land on the shots' clips with model, provider, source template and framing; characters pass the identity
+gate with real faces from ../shared/faces; bad input is refused before anything is sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import opentimelineio as otio
+import pytest
+from live import backend_on_comfyui
+from PIL import Image
+
+from shotbridge.errors import JobFailed, ValidationFailed
+from shotbridge.models import JobStatus
+from shotbridge.timeline_upload import upload_timeline
+from shotbridge_backend.demo import sample_movie
+from shotbridge_backend.providers.comfyui_templates import official_workflow
+from shotbridge_backend.providers.comfyui_ui import to_api
+
+RATE = 24
+T = otio.opentime.RationalTime
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+FACES = SHARED / "faces"
+RECORD = SHARED / "comfyui" / "object_info-v0.3.64.json"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("edits")
+    with backend_on_comfyui(root) as (backend, client, fake):
+        wide = sample_movie(root / "wide.mp4", seconds_per_shot=1.0, size=(240, 100))  # 2.4:1
+        yield client, fake, wide, root
+
+
+def cut(movie: Path, name: str = "sh010", start: int = 0, frames: int = 9) -> otio.schema.Timeline:
+    timeline = otio.schema.Timeline(name="cut")
+    track = otio.schema.Track(name="V1")
+    track.append(otio.schema.Clip(name=name, source_range=otio.opentime.TimeRange(T(start, RATE), T(frames, RATE)),
+                                  media_reference=otio.schema.ExternalReference(
+                                      str(movie), available_range=otio.opentime.TimeRange(T(0, RATE), T(48, RATE)))))
+    timeline.tracks.append(track)
+    return timeline
+
+
+def posted(fake, since: int) -> list[dict]:
+    return [r["json"]["prompt"] for r in fake.requests[since:] if r["path"] == "/prompt" and r["method"] == "POST"]
+
+
+def official_nodes(name: str) -> dict[str, str]:
+    """node id -> class of the official template as converted against the real server's record."""
+    workflow, _ = official_workflow(name)
+    return {k: v["class_type"] for k, v in to_api(workflow, json.loads(RECORD.read_text()), where=name).items()}
+
+
+def take_of(client, project, job, shot: str, key: str) -> otio.core.MediaReference:
+    path = client.download(project, job.result["timeline"]["sha256"])
+    timeline = otio.adapters.read_from_string(path.read_text(), "otio_json")
+    (clip,) = [c for c in timeline.find_clips() if c.name == shot]
+    assert clip.active_media_reference_key == "DEFAULT_MEDIA"  # a take, never made active by ShotBridge
+    return clip.media_references()[key]
+
+
+def frames_of(client, project, take) -> list[np.ndarray]:
+    return [np.asarray(Image.open(client.download(project, sha)).convert("RGB"), np.float32) / 255
+            for sha in take.metadata["shotbridge"]["frames"]]
+
+
+def plate(movie: Path, n: int) -> np.ndarray:
+    capture = cv2.VideoCapture(str(movie))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, n)
+    ok, bgr = capture.read()
+    capture.release()
+    assert ok
+    return bgr[:, :, ::-1].astype(np.float32) / 255
+
+
+def test_edit_shot_edits_a_key_frame_then_carries_it_through_the_shot_with_wan_vace(world):
+    client, fake, movie, _root = world
+    project = client.create_project("edit")
+    sent = upload_timeline(client, project.id, cut(movie, frames=9))
+    since, uploads = len(fake.requests), len(fake.uploads)
+    job = client.run(project.id, "edit_shot", {"timeline": sent.sha256, "media": sent.media,
+                                               "prompt": "night, wet street", "seed": 31, "key_frame": 2})
+    assert job.status == JobStatus.succeeded and job.provider == "gpu"
+    edit_graph, video_graph = posted(fake, since)
+    # the image edit: the official Qwen-Image-Edit 2509 graph, the key frame in its LoadImage, the instruction
+    assert {k: v["class_type"] for k, v in edit_graph.items()} == official_nodes("image_qwen_image_edit_2509")
+    assert edit_graph["111"]["inputs"]["prompt"] == "night, wet street" and edit_graph["3"]["inputs"]["seed"] == 31
+    key_name = edit_graph["78"]["inputs"]["image"]
+    # the video: the official Wan VACE v2v graph; the shot is the control video, the edited frame the reference
+    assert {k: v["class_type"] for k, v in video_graph.items()} == official_nodes("video_wan_vace_14B_v2v")
+    vace = video_graph["49"]["inputs"]
+    assert (vace["width"], vace["height"], vace["length"]) == (240, 112, 9)  # 100 px up to Wan's 16-px grid
+    assert video_graph["6"]["inputs"]["text"] == "night, wet street" and video_graph["68"]["inputs"]["fps"] == 24.0
+    control, reference = video_graph["145"]["inputs"]["file"], video_graph["134"]["inputs"]["image"]
+    sent_files = {u["filename"]: u for u in fake.uploads[uploads:]}
+    assert sent_files[control]["content_type"] == "video/mp4" and control.endswith(".mp4")
+    assert reference != key_name and reference in sent_files  # the edited key frame, not the plate's
+    capture_frames = _movie_frames(fake.files["input"][control])
+    assert len(capture_frames) == 9  # the whole shot went as the control video
+
+    (outcome,) = job.result["shots"]
+    assert outcome["take"] == "edit_v001" and outcome["frames"] == 9 and outcome["identity"] is None
+    take = take_of(client, project.id, job, "sh010", "edit_v001")
+    facts = take.metadata["shotbridge"]
+    assert facts["operation"] == "edit_shot" and facts["provider"] == "gpu"
+    assert facts["model"] == "wan2.1_vace_14B_fp16.safetensors"
+    assert facts["edit_model"] == "qwen_image_edit_2509_fp8_e4m3fn.safetensors" and facts["key_frame"] == 2
+    assert "video_wan_vace_14B_v2v" in facts["source_template"] and "0.1.95" in facts["source_template"]
+    assert "image_qwen_image_edit_2509" in facts["edit_template"]
+    assert take.start_frame == 0 and len(facts["frames"]) == 9
+    frames = frames_of(client, project.id, take)
+    assert frames[0].shape == (112, 240, 3)
+    # video-to-video keeps the shot's structure: each take frame is nearer its own plate frame than another's
+    near = np.abs(frames[0][:100] - plate(movie, 0)).mean()
+    far = np.abs(frames[0][:100] - plate(movie, 30)).mean()
+    assert near < far
+
+
+def _movie_frames(data: bytes) -> list[np.ndarray]:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        capture = cv2.VideoCapture(tmp.name)
+        frames = []
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames.append(frame)
+        capture.release()
+    return frames
+
+
+@pytest.mark.skipif(not FACES.exists(), reason="../shared/faces is not beside the checkout")
+def test_edit_shot_with_a_character_regenerates_the_wrong_face_and_keeps_the_right_one(world):
+    client, fake, _wide, root = world
+    movie = sample_movie(root / "portrait.mp4", seconds_per_shot=1.0, size=(320, 240))  # room for a face
+    project = client.create_project("edit-gate")
+    client.add_character(project.id, "Obama", [FACES / "obama" / "obama.jpg", FACES / "obama" / "obama2.jpg"])
+    sent = upload_timeline(client, project.id, cut(movie, frames=5))
+    fake.seed_images.update({8000: _photo("biden/biden2.jpg"), 8001: _photo("obama/obama-720p.jpg")})
+    since = len(fake.requests)
+    job = client.run(project.id, "edit_shot", {"timeline": sent.sha256, "media": sent.media, "prompt": "relight "
+                                               "from the left", "characters": ["Obama"], "seed": 8000})
+    assert job.status == JobStatus.succeeded
+    assert [g["3"]["inputs"]["seed"] for g in posted(fake, since)] == [8000, 8000, 8001, 8001]  # edit, video, x2
+    (outcome,) = job.result["shots"]
+    assert outcome["seed"] == 8001 and outcome["identity"]["passed"] is True and outcome["identity"]["attempts"] == 2
+    assert job.result["warnings"] == []
+    take = take_of(client, project.id, job, "sh010", outcome["take"])
+    assert take.metadata["shotbridge"]["identity"]["passed"] is True
+
+
+def _photo(relative: str) -> np.ndarray:
+    return np.asarray(Image.open(FACES / relative).convert("RGB"), np.float32) / 255.0
+
+
+def test_reframe_outpaints_2_39_to_16_9_keeping_the_source_where_the_framing_says(world):
+    client, fake, movie, _root = world
+    project = client.create_project("reframe")
+    sent = upload_timeline(client, project.id, cut(movie, frames=9))
+    since = len(fake.requests)
+    job = client.run(project.id, "reframe", {"timeline": sent.sha256, "media": sent.media, "aspect": "16:9",
+                                             "prompt": "more of the street", "seed": 4})
+    assert job.status == JobStatus.succeeded
+    (graph,) = posted(fake, since)
+    assert {k: v["class_type"] for k, v in graph.items()} == official_nodes("video_wan_vace_outpainting")
+    pad = graph["110"]["inputs"]
+    # 240x100 (2.4:1) -> 240x144 on the 16-px grid (1.67:1 .. the nearest 16:9 that holds it), centred
+    assert (pad["left"], pad["top"], pad["right"], pad["bottom"]) == (0, 22, 0, 22)
+    assert (graph["137"]["inputs"]["value"], graph["139"]["inputs"]["value"], graph["131"]["inputs"]["value"]) == \
+        (240, 144, 9)
+    assert graph["71"]["inputs"]["file"].endswith(".mp4") and graph["6"]["inputs"]["text"] == "more of the street"
+    take = take_of(client, project.id, job, "sh010", "reframe_v001")
+    facts = take.metadata["shotbridge"]
+    assert {k: list(v) if k != "anchor" and not isinstance(v, float) else v for k, v in facts["framing"].items()} \
+        == {"source_size": [240, 100], "target_size": [240, 144], "offset": [0, 22],
+                                "anchor": "center", "aspect": round(16 / 9, 4)}
+    assert "video_wan_vace_outpainting" in facts["source_template"] and facts["operation"] == "reframe"
+    frames = frames_of(client, project.id, take)
+    assert len(frames) == 9 and frames[0].shape == (144, 240, 3)
+    # outpainting keeps the source where the mask is 0: the plate sits at the recorded offset, new picture around
+    inside = np.abs(frames[4][22:122] - plate(movie, 4)).mean()
+    assert inside < 0.05, inside
+
+
+def test_reframe_to_9_16_anchored_at_the_top(world):
+    client, fake, movie, _root = world
+    project = client.create_project("reframe-916")
+    sent = upload_timeline(client, project.id, cut(movie, frames=5))
+    since = len(fake.requests)
+    job = client.run(project.id, "reframe", {"timeline": sent.sha256, "media": sent.media, "aspect": "9:16",
+                                             "anchor": "top", "seed": 2})
+    (graph,) = posted(fake, since)
+    pad = graph["110"]["inputs"]
+    assert (pad["left"], pad["top"], pad["right"], pad["bottom"]) == (0, 0, 0, 332)  # 240x100 -> 240x432
+    (outcome,) = job.result["shots"]
+    assert outcome["frames"] == 5 and "source at x=0, y=0" in outcome["notes"][0]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"aspect": "5:1"}, "outside 1:4 to 4:1"),
+    ({"aspect": "wide"}, "is not a ratio"),
+    ({"aspect": "16:9", "width": 1920, "height": 1080}, "not both"),
+    ({"width": 1920}, "or both width and height"),
+])
+def test_reframe_refuses_an_unsupported_aspect_at_submit(world, params, message):
+    client, fake, movie, _root = world
+    project = client.create_project(f"reframe-bad-{len(message)}-{len(params)}")
+    sent = upload_timeline(client, project.id, cut(movie))
+    since = len(fake.requests)
+    with pytest.raises(ValidationFailed, match=message):
+        client.run(project.id, "reframe", {"timeline": sent.sha256, "media": sent.media, **params})
+    assert [r["path"] for r in fake.requests[since:] if r["method"] == "POST"] == []
+
+
+def test_reframe_to_the_shot_s_own_aspect_is_refused_before_sending(world):
+    client, fake, movie, _root = world
+    project = client.create_project("reframe-same")
+    sent = upload_timeline(client, project.id, cut(movie))
+    since = len(fake.requests)
+    with pytest.raises(JobFailed, match="already 240x100"):
+        client.run(project.id, "reframe", {"timeline": sent.sha256, "media": sent.media, "aspect": "2.4:1"})
+    assert [r["path"] for r in fake.requests[since:] if r["method"] == "POST"] == []
+
+
+def test_a_key_frame_outside_the_shot_is_refused_before_sending(world):
+    client, fake, movie, _root = world
+    project = client.create_project("edit-bad")
+    sent = upload_timeline(client, project.id, cut(movie, frames=5))
+    since = len(fake.requests)
+    with pytest.raises(JobFailed, match="key_frame 7 is outside shot 'sh010'"):
+        client.run(project.id, "edit_shot", {"timeline": sent.sha256, "media": sent.media, "prompt": "night",
+                                             "key_frame": 7})
+    assert [r["path"] for r in fake.requests[since:] if r["method"] == "POST"] == []
+
+
+def test_the_new_operations_are_listed_with_their_parameters(world):
+    client, _fake, _movie, _root = world
+    ops = {op.name: op for op in client.operations()}
+    reframe, edit = ops["reframe"], ops["edit_shot"]
+    assert reframe.providers == ["gpu"] and edit.providers == ["gpu"]
+    props = reframe.params_schema["properties"]
+    assert {"aspect", "width", "height", "anchor", "timeline"} <= set(props)
+    assert set(props["anchor"]["enum"]) == {"center", "top", "bottom", "left", "right"}
+    assert {"prompt", "key_frame", "characters"} <= set(edit.params_schema["properties"])
+    assert "prompt" in edit.params_schema["required"]
