@@ -106,7 +106,7 @@ def check(server: Server, adapter: ComfyUIProvider, template: Template, info: di
             template, values = bind_template(template, info, values)
         except TemplateError as exc:
             return Verdict(template.name, False, f"cannot be converted for this server: {exc}")
-    video = template.task in (Task.image_to_video, Task.video_edit, Task.outpaint_video)
+    video = template.task in (Task.image_to_video, Task.video_edit, Task.outpaint_video, Task.video_inpaint)
     request = GenerationRequest(template.task, prompt="a grey test card", negative_prompt="", width=64, height=64,
                                 seed=1, frames=5 if video else 0, fps=16.0)
     uploads = {p.name: upload[p.type] for p in template.points.values() if p.name in template.image_points()}

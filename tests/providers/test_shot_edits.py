@@ -6,6 +6,7 @@ gate with real faces from ../shared/faces; bad input is refused before anything 
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -254,3 +255,85 @@ def test_the_new_operations_are_listed_with_their_parameters(world):
     assert set(props["anchor"]["enum"]) == {"center", "top", "bottom", "left", "right"}
     assert {"prompt", "key_frame", "characters"} <= set(edit.params_schema["properties"])
     assert "prompt" in edit.params_schema["required"]
+
+
+# -- replace_character ---------------------------------------------------------------------------------------
+
+
+def face_plate(path: Path, photo: str, frames: int = 5, size: tuple[int, int] = (320, 240)) -> Path:
+    """A live-action stand-in: a performer's photograph as a short movie."""
+    from servers.comfyui import _upscale_center
+
+    still = (_upscale_center(_photo(photo), *size) * 255).astype(np.uint8)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), RATE, size)
+    for _ in range(frames):
+        writer.write(np.ascontiguousarray(still[:, :, ::-1]))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def casting(world):
+    client, _fake, _movie, root = world
+    if not FACES.exists():
+        pytest.skip("../shared/faces is not beside the checkout")
+    project = client.create_project("replace")
+    client.add_character(project.id, "Obama", [FACES / "obama" / "obama.jpg", FACES / "obama" / "obama2.jpg"])
+    client.add_character(project.id, "Nobody")
+    plate_movie = face_plate(root / "performer.mp4", "alex_lacamoire/alex_lacamoire1.jpg")
+    sent = upload_timeline(client, project.id, cut(plate_movie, frames=5))
+    return project, sent
+
+
+def test_replace_character_regenerates_the_performer_s_matte_with_the_bible_character(world, casting):
+    client, fake, _movie, _root = world
+    project, sent = casting
+    fake.seed_images.update({9100: _photo("biden/biden2.jpg"), 9101: _photo("obama/obama-720p.jpg")})
+    since, uploads = len(fake.requests), len(fake.uploads)
+    job = client.run(project.id, "replace_character", {"timeline": sent.sha256, "media": sent.media,
+                                                       "character": "Obama", "prompt": "he looks up",
+                                                       "seed": 9100})
+    assert job.status == JobStatus.succeeded
+    first, second = posted(fake, since)  # the wrong face, then the right one
+    assert (first["3"]["inputs"]["seed"], second["3"]["inputs"]["seed"]) == (9100, 9101)
+    assert {k: v["class_type"] for k, v in second.items()} == official_nodes("video_wan_vace_inpainting")
+    vace = second["49"]["inputs"]
+    assert (vace["width"], vace["height"], vace["length"]) == (320, 240, 5)
+    assert second["209"]["inputs"]["file"].endswith(".mp4") and second["6"]["inputs"]["text"] == "he looks up"
+    # the matte the face engine made, as the alpha of the mask image: transparent over the performer
+    with Image.open(io.BytesIO(fake.files["input"][second["215"]["inputs"]["image"]])) as img:
+        alpha = np.asarray(img.getchannel("A"))
+    assert alpha.shape == (240, 320) and 0.05 < (alpha == 0).mean() < 0.9
+    assert alpha[-1, 160] == 0 and alpha[0, 0] == 255  # down to the bottom edge under the face; not the corner
+    uploaded = {u["filename"] for u in fake.uploads[uploads:]}
+    assert second["162"]["inputs"]["image"] in uploaded  # the bible's reference photo
+
+    (outcome,) = job.result["shots"]
+    assert outcome["take"] == "replace_v001" and outcome["seed"] == 9101
+    assert outcome["identity"]["passed"] is True and outcome["identity"]["attempts"] == 2
+    take = take_of(client, project.id, job, "sh010", "replace_v001")
+    facts = take.metadata["shotbridge"]
+    assert facts["replaced_by"] == "Obama" and facts["matte"] == "the face engine's boxes"
+    assert list(facts["characters"]) == ["Obama"] and facts["identity"]["passed"] is True
+    assert "video_wan_vace_inpainting" in facts["source_template"] and facts["provider"] == "gpu"
+
+
+def test_replace_character_in_a_plate_with_no_performer_and_no_mask_is_refused_before_sending(world, casting):
+    client, fake, movie, _root = world
+    project, _sent = casting
+    sent = upload_timeline(client, project.id, cut(movie, name="empty_street", frames=5))
+    since = len(fake.requests)
+    with pytest.raises(JobFailed, match="No performer found in shot 'empty_street'.*give params.mask"):
+        client.run(project.id, "replace_character", {"timeline": sent.sha256, "media": sent.media,
+                                                     "character": "Obama"})
+    assert [r["path"] for r in fake.requests[since:] if r["method"] == "POST"] == []
+
+
+def test_replace_character_with_a_character_without_reference_is_refused_before_sending(world, casting):
+    client, fake, _movie, _root = world
+    project, sent = casting
+    since = len(fake.requests)
+    with pytest.raises(JobFailed, match="'Nobody' have no reference photo"):
+        client.run(project.id, "replace_character", {"timeline": sent.sha256, "media": sent.media,
+                                                     "character": "Nobody"})
+    assert [r["path"] for r in fake.requests[since:] if r["method"] == "POST"] == []
