@@ -337,3 +337,90 @@ def test_replace_character_with_a_character_without_reference_is_refused_before_
         client.run(project.id, "replace_character", {"timeline": sent.sha256, "media": sent.media,
                                                      "character": "Nobody"})
     assert [r["path"] for r in fake.requests[since:] if r["method"] == "POST"] == []
+
+
+# -- extend_shot and fill_gap on Wan VACE ----------------------------------------------------------------------
+
+
+def ai_clip(client, project, job) -> tuple[otio.schema.Timeline, otio.schema.Clip]:
+    """(the result timeline, its one clip on the AI track): the clip lives as long as its timeline."""
+    path = client.download(project, job.result["timeline"]["sha256"])
+    timeline = otio.adapters.read_from_string(path.read_text(), "otio_json")
+    (clip,) = [c for t in timeline.video_tracks() if t.name == "ShotBridge AI" for c in t.find_clips()]
+    return timeline, clip
+
+
+def test_fill_gap_between_two_shots_runs_wan_vace_first_last_frame(world):
+    client, fake, movie, _root = world
+    project = client.create_project("fill-vace")
+    timeline = otio.schema.Timeline(name="cut")
+    track = otio.schema.Track(name="V1")
+    available = otio.opentime.TimeRange(T(0, RATE), T(48, RATE))
+    for name, start in (("sh010", 0), (None, 0), ("sh020", 24)):
+        rng = otio.opentime.TimeRange(T(start, RATE), T(12, RATE))
+        track.append(otio.schema.Gap(source_range=rng) if name is None else otio.schema.Clip(
+            name=name, source_range=rng, media_reference=otio.schema.ExternalReference(str(movie), available)))
+    timeline.tracks.append(track)
+    sent = upload_timeline(client, project.id, timeline)
+    since, uploads = len(fake.requests), len(fake.uploads)
+    job = client.run(project.id, "fill_gap", {"timeline": sent.sha256, "media": sent.media, "prompt": "a bridge",
+                                              "seed": 12})
+    assert job.status == JobStatus.succeeded
+    (graph,) = posted(fake, since)
+    assert {k: v["class_type"] for k, v in graph.items()} == official_nodes("video_wan_vace_flf2v")
+    assert (graph["131"]["inputs"]["value"], graph["171"]["inputs"]["value"]) == (13, 11)  # 4k+1, the run between
+    assert (graph["49"]["inputs"]["width"], graph["49"]["inputs"]["height"]) == (240, 112)
+    sent_frames = {u["filename"]: np.asarray(Image.open(io.BytesIO(u["data"])).convert("RGB"), np.float32) / 255
+                   for u in fake.uploads[uploads:]}
+    assert np.abs(sent_frames[graph["144"]["inputs"]["image"]] - plate(movie, 11)).mean() < 0.01  # sh010's last
+    assert np.abs(sent_frames[graph["147"]["inputs"]["image"]] - plate(movie, 24)).mean() < 0.01  # sh020's first
+    _timeline, clip = ai_clip(client, project.id, job)
+    facts = clip.metadata["shotbridge"]
+    assert facts["reproduce"]["template"] == "image_to_video_vace_flf2v"
+    assert "video_wan_vace_flf2v" in facts["reproduce"]["template_origin"]
+    assert facts["model"] == "wan2.1_vace_14B_fp16.safetensors" and clip.source_range.duration.value == 12
+    from servers.comfyui import _upscale_center
+
+    first = frames_of(client, project.id, clip.media_reference)[0]
+    # the gap starts from the frame before it (scaled to the model's frame as WanVaceToVideo does: centre crop)
+    assert np.abs(first - _upscale_center(plate(movie, 11), 240, 112)).mean() < 0.05
+
+
+def test_fill_gap_with_a_character_and_no_neighbour_runs_wan_vace_reference_to_video(world, casting):
+    client, fake, _movie, _root = world
+    project, _sent = casting
+    timeline = otio.schema.Timeline(name="cut")
+    track = otio.schema.Track(name="V1")
+    track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(T(0, RATE), T(6, RATE))))
+    timeline.tracks.append(track)
+    sent = upload_timeline(client, project.id, timeline)
+    fake.seed_images.update({9300: _photo("kit_harington/john1.jpeg"), 9301: _photo("obama/obama1.jpg")})
+    since = len(fake.requests)
+    job = client.run(project.id, "fill_gap", {"timeline": sent.sha256, "media": sent.media, "characters": ["Obama"],
+                                              "prompt": "he walks in", "seed": 9300})
+    assert job.status == JobStatus.succeeded
+    graphs = posted(fake, since)
+    assert [g["108"]["inputs"]["seed"] for g in graphs] == [9300, 9301]
+    assert {k: v["class_type"] for k, v in graphs[1].items()} == official_nodes("video_wan_vace_14B_ref2v")
+    assert graphs[1]["109"]["inputs"]["length"] == 9 and graphs[1]["105"]["inputs"]["text"] == "he walks in"
+    (outcome,) = job.result["shots"]
+    assert outcome["identity"]["passed"] is True and outcome["identity"]["attempts"] == 2
+    _timeline, clip = ai_clip(client, project.id, job)
+    facts = clip.metadata["shotbridge"]
+    assert facts["reproduce"]["template"] == "image_to_video_vace_ref2v" and facts["reproduce"]["references_used"]
+
+
+def test_extend_shot_with_references_keeps_the_shot_s_frame_where_no_template_takes_both(world, casting):
+    client, fake, _movie, _root = world
+    project, sent = casting
+    fake.seed_images.update({9400: _photo("obama/obama1.jpg")})
+    since = len(fake.requests)
+    job = client.run(project.id, "extend_shot", {"timeline": sent.sha256, "media": sent.media, "frames_after": 3,
+                                                 "characters": ["Obama"], "seed": 9400})
+    assert job.status == JobStatus.succeeded
+    (graph,) = posted(fake, since)
+    assert graph["50"]["class_type"] == "WanFirstLastFrameToVideo" and "52" in graph  # conditioned on the shot
+    _timeline, clip = ai_clip(client, project.id, job)
+    facts = clip.metadata["shotbridge"]
+    assert facts["reproduce"]["template"] == "image_to_video" and facts["reproduce"]["references_left_out"] == 2  # both of the bible's photos
+    assert facts["identity"]["passed"] is True

@@ -78,12 +78,13 @@ WORKFLOWS = Path(__file__).with_name("workflows")
 IMAGE_POINTS = (IMAGE, MASK, REFERENCE, FIRST_FRAME, LAST_FRAME, VIDEO)
 FILE_TYPES = ("image", "video")  # points that receive an uploaded file's name (LoadImage, LoadVideo)
 PADS = ("pad_left", "pad_top", "pad_right", "pad_bottom")  # outpaint_video: pixels added on each side
+# frames_between: the frames between a first and a last frame (Wan VACE first/last frame: the grey run between them)
 # Injection point -> the value types it may declare.
 POINTS: dict[str, tuple[str, ...]] = {
     "prompt": ("text",), "negative_prompt": ("text",), "seed": ("seed", "int"), "width": ("int",),
     "height": ("int",), "frames": ("int",), "fps": ("int", "float"), "count": ("int",),
     **{role: ("image",) for role in IMAGE_POINTS if role != VIDEO}, VIDEO: ("video",),
-    **{pad: ("int",) for pad in PADS},
+    **{pad: ("int",) for pad in PADS}, "frames_between": ("int",),
 }
 TYPES = ("image", "video", "text", "int", "float", "seed")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -590,6 +591,8 @@ class ComfyUIProvider(ProviderAdapter):
             reproduce["runs"] = [{"prompt_id": r.prompt_id, "workflow_hash": r.hash, "seed": r.seed} for r in runs]
         if references:
             reproduce["references_used"] = references
+        elif request.by_role(REFERENCE):
+            reproduce["references_left_out"] = len(request.by_role(REFERENCE))  # the template takes none
         if request.task == Task.image_to_video:
             reproduce["frames_generated"] = sum(len(r.files) for r in runs)
             reproduce["fps"] = request.fps
@@ -618,14 +621,20 @@ class ComfyUIProvider(ProviderAdapter):
         else:
             candidates = [t for t in self.templates.values() if t.task == request.task]
         fits = [t for t in candidates if t.required_images() <= provided <= t.image_points()]
+        if not fits and REFERENCE in provided:
+            # References condition; the frames and mattes are the request. No template takes both here (Wan VACE's
+            # official workflows take a reference or first/last frames, not both): run without the references
+            # (the identity gate still holds the result to the bible; reproduce says they were left out).
+            fits = [t for t in candidates if t.required_images() <= provided - {REFERENCE} <= t.image_points()]
         if not fits:
             shown = "; ".join(f"{t.name} takes {', '.join(sorted(t.image_points())) or 'no images'}"
                               for t in candidates)
             raise ProviderError(f"{self.name} has no {request.task.value} template for inputs "
                                 f"{', '.join(sorted(provided)) or '(none)'} ({shown}); register one that takes them")
-        # Prefer the template that uses the most of what was given and leaves the fewest optional images out.
+        # Prefer the template that uses the most of what was given and leaves the fewest optional images out; then
+        # one derived from an official workflow (Wan VACE) over an API-format one, then the task's own name.
         fits.sort(key=lambda t: (-len(provided & t.image_points()), len(t.image_points() - provided),
-                                 t.name != request.task.value, t.name))
+                                 t.ui is None, t.name != request.task.value, t.name))
         return fits[0]
 
     def _upload(self, request: GenerationRequest, template: Template,
@@ -673,6 +682,9 @@ class ComfyUIProvider(ProviderAdapter):
             "width": request.width, "height": request.height, "frames": request.frames or None,
             "fps": request.fps, "count": max(1, request.count), **request.values, **uploads,
         }
+        frames_point = template.points.get("frames")
+        if request.frames and frames_point is not None:  # the run of frames between the two ends, at least one
+            wanted["frames_between"] = max(1, _round_up(request.frames, frames_point.step, frames_point.base) - 2)
         for point in template.points.values():
             value = wanted.get(point.name)
             if value is None:
