@@ -424,3 +424,66 @@ def test_extend_shot_with_references_keeps_the_shot_s_frame_where_no_template_ta
     facts = clip.metadata["shotbridge"]
     assert facts["reproduce"]["template"] == "image_to_video" and facts["reproduce"]["references_left_out"] == 2  # both of the bible's photos
     assert facts["identity"]["passed"] is True
+
+
+# -- stills, and a template without the injection point an operation needs --------------------------------------
+
+
+def still_cut(path: Path, movie: Path) -> otio.schema.Timeline:
+    Image.fromarray((plate(movie, 30) * 255).astype(np.uint8)).save(path)
+    timeline = otio.schema.Timeline(name="cut")
+    timeline.tracks.append(otio.schema.Track(name="V1", children=[otio.schema.Clip(
+        name="card", source_range=otio.opentime.TimeRange(T(0, RATE), T(48, RATE)),
+        media_reference=otio.schema.ExternalReference(str(path)))]))
+    return timeline
+
+
+def test_edit_shot_on_a_still_is_one_image_edit_and_a_still_take(world):
+    client, fake, movie, root = world
+    project = client.create_project("edit-still")
+    sent = upload_timeline(client, project.id, still_cut(root / "card.png", movie))
+    since = len(fake.requests)
+    job = client.run(project.id, "edit_shot", {"timeline": sent.sha256, "media": sent.media, "prompt": "snow",
+                                               "seed": 3})
+    (graph,) = posted(fake, since)  # no video model for a still
+    assert graph["111"]["inputs"]["prompt"] == "snow" and graph["78"]["class_type"] == "LoadImage"
+    take = take_of(client, project.id, job, "card", "edit_v001")
+    assert isinstance(take, otio.schema.ExternalReference) and take.target_url == "./card_edit_v001.png"
+    assert take.metadata["shotbridge"]["model"] == "qwen_image_edit_2509_fp8_e4m3fn.safetensors"
+    edited = frames_of(client, project.id, take)[0]
+    assert edited.shape == (100, 240, 3)  # Qwen worked at about a megapixel; the take fits the plate
+    # an instruction edit keeps most of the picture: nearer this plate than another shot's
+    assert np.abs(edited - plate(movie, 30)).mean() < np.abs(edited - plate(movie, 0)).mean()
+
+
+def test_reframe_of_a_still_is_one_frame_and_a_still_take(world):
+    client, fake, movie, root = world
+    project = client.create_project("reframe-still")
+    sent = upload_timeline(client, project.id, still_cut(root / "card2.png", movie))
+    since = len(fake.requests)
+    job = client.run(project.id, "reframe", {"timeline": sent.sha256, "media": sent.media, "aspect": "1:1",
+                                             "anchor": "bottom", "seed": 5})
+    (graph,) = posted(fake, since)
+    assert graph["131"]["inputs"]["value"] == 1 and graph["110"]["inputs"]["top"] == 140  # 240x100 -> 240x240
+    take = take_of(client, project.id, job, "card", "reframe_v001")
+    assert isinstance(take, otio.schema.ExternalReference)
+    assert list(take.metadata["shotbridge"]["framing"]["offset"]) == [0, 140]
+    assert frames_of(client, project.id, take)[0].shape == (240, 240, 3)
+
+
+def test_a_studio_template_without_the_injection_point_is_named_and_nothing_is_sent(comfy, tmp_path):
+    from shotbridge_backend.providers.comfyui import ComfyUIProvider
+
+    fake = comfy()
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    doc = json.loads((Path(__file__).resolve().parents[2] / "backend/shotbridge_backend/providers/workflows"
+                      / "video_edit.json").read_text())
+    doc["inputs"]["video"] = {"node": "999", "input": "file", "type": "video"}  # not a node of the v2v graph
+    (folder / "video_edit.json").write_text(json.dumps(doc))
+    adapter = ComfyUIProvider("gpu", {"url": fake.url, "workflows": str(folder)})
+    health = adapter.health()
+    assert "injection point 'video' names node '999', which is not in the prompt" in health
+    report = {t.name: t for t in adapter.template_report()}
+    assert not report["video_edit"].available and report["outpaint_video"].available  # the others unaffected
+    assert [r for r in fake.requests if r["method"] == "POST"] == []

@@ -1001,6 +1001,8 @@ class ComfyUIProvider(ProviderAdapter):
                         img.load()
                         if request.task == Task.remove_background:
                             data = _matte(img, request)
+                        elif request.task == Task.image_edit:
+                            data = _as_given(img, request)  # Qwen works at about 1 megapixel
                         elif size and request.task in (Task.text_to_image, Task.image_to_video) \
                                 and img.size != size and img.width >= size[0] and img.height >= size[1]:
                             data = _png(_center_crop(img, size))  # sizes were rounded up to the latent grid
@@ -1145,6 +1147,18 @@ def _matte(img: Any, request: GenerationRequest) -> bytes:
             if original.size != matte.size:
                 matte = matte.resize(original.size, Image.Resampling.BILINEAR)
     return _png(matte)
+
+
+def _as_given(img: Any, request: GenerationRequest) -> bytes:
+    """An edited image back at the size of the image it edits (a take must fit the plate it versions)."""
+    from PIL import Image
+
+    source = request.first(IMAGE)
+    if source is not None:
+        with Image.open(source.path) as original:
+            if original.size != img.size:
+                img = img.convert("RGB").resize(original.size, Image.Resampling.LANCZOS)
+    return _png(img)
 
 
 def _center_crop(img: Any, size: tuple[int, int]) -> Any:
