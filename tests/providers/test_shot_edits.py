@@ -239,7 +239,7 @@ def test_a_key_frame_outside_the_shot_is_refused_before_sending(world):
     project = client.create_project("edit-bad")
     sent = upload_timeline(client, project.id, cut(movie, frames=5))
     since = len(fake.requests)
-    with pytest.raises(JobFailed, match="key_frame 7 is outside shot 'sh010'"):
+    with pytest.raises(JobFailed, match=r"key_frame 7 is outside shot\(s\) sh010 \(5\)"):
         client.run(project.id, "edit_shot", {"timeline": sent.sha256, "media": sent.media, "prompt": "night",
                                              "key_frame": 7})
     assert [r["path"] for r in fake.requests[since:] if r["method"] == "POST"] == []

@@ -39,6 +39,14 @@ class EditShot(PerFrame):
     task = Task.image_edit
     take_prefix = "edit"
 
+    def check_shots(self, params: EditShotParams, shots: list[TimelineShot]) -> None:
+        short = [f"{s.name} ({s.end_frame - s.start_frame})" for s in shots
+                 if params.key_frame is not None and params.key_frame >= s.end_frame - s.start_frame]
+        if short:
+            raise OperationError(f"key_frame {params.key_frame} is outside shot(s) {', '.join(short)} frames; "
+                                 "count from 0 at each shot's first frame, or leave it unset (the middle frame).",
+                                 field="params.key_frame")
+
     def whole_shot(self, ctx: JobContext, params: EditShotParams, shot: TimelineShot, source, key: str, name: str,
                    recorder: Recorder, span: tuple[float, float]) -> ShotOutcome | None:
         from ..vision.frames import MovieSource
@@ -46,10 +54,7 @@ class EditShot(PerFrame):
         if not isinstance(source, MovieSource) or not ctx.provider.supports(Task.video_edit):
             return None  # frame by frame: each frame through image_edit
         length = shot.end_frame - shot.start_frame
-        offset = length // 2 if params.key_frame is None else params.key_frame
-        if offset >= length:
-            raise OperationError(f"key_frame {offset} is outside shot '{shot.name}' ({length} frames: 0 to "
-                                 f"{length - 1}).", field="params.key_frame")
+        offset = length // 2 if params.key_frame is None else params.key_frame  # in range: check_shots
         frame = shot.start_frame + offset
         rate = shot_rate(shot)
         ctx.progress(span[0], f"{shot.name}: writing the shot for the video model")

@@ -272,6 +272,7 @@ class PerFrame(Generative):
             raise OperationError(f"Shot(s) {', '.join(too_long)} have more frames than max_frames "
                                  f"({params.max_frames}); each frame is a provider request. Trim the shot, or "
                                  "raise max_frames.", field="params.max_frames")
+        self.check_shots(params, shots)
         extra = self.inputs(ctx, params)
         refs = {s.name: references(ctx, params, s.characters) for s in shots}
         gate = IdentityGate.for_job(ctx, params.characters) if self.identity_gated else None
@@ -353,6 +354,9 @@ class PerFrame(Generative):
 
     def fact_extra(self) -> dict[str, Any]:
         return {}
+
+    def check_shots(self, params: ShotParams, shots: list[TimelineShot]) -> None:
+        """Refuse parameters that do not fit the shots, before anything is sent (OperationError)."""
 
     def whole_shot(self, ctx: JobContext, params: ShotParams, shot: TimelineShot, source, key: str, name: str,
                    recorder: Recorder, span: tuple[float, float]) -> ShotOutcome | None:

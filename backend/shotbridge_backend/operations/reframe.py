@@ -118,6 +118,10 @@ class Reframe(Generative):
     params = ReframeParams
     task = Task.outpaint_video
 
+    def data_kinds(self, params: ReframeParams, accepts_references: bool) -> set[DataKind]:
+        kinds = {DataKind.plate}  # no references: characters only gate the result
+        return kinds | ({DataKind.prompt} if params.prompt or params.negative_prompt else set())
+
     def run(self, ctx: JobContext, params: ReframeParams) -> GenerationResult:
         from ..vision.frames import StillSource
 
