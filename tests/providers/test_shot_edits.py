@@ -456,19 +456,27 @@ def test_edit_shot_on_a_still_is_one_image_edit_and_a_still_take(world):
     assert np.abs(edited - plate(movie, 30)).mean() < np.abs(edited - plate(movie, 0)).mean()
 
 
-def test_reframe_of_a_still_is_one_frame_and_a_still_take(world):
+def test_reframe_of_a_still_runs_flux_fill_outpainting_and_makes_a_still_take(world):
     client, fake, movie, root = world
     project = client.create_project("reframe-still")
     sent = upload_timeline(client, project.id, still_cut(root / "card2.png", movie))
     since = len(fake.requests)
     job = client.run(project.id, "reframe", {"timeline": sent.sha256, "media": sent.media, "aspect": "1:1",
-                                             "anchor": "bottom", "seed": 5})
-    (graph,) = posted(fake, since)
-    assert graph["131"]["inputs"]["value"] == 1 and graph["110"]["inputs"]["top"] == 140  # 240x100 -> 240x240
+                                             "anchor": "bottom", "prompt": "sky", "seed": 5})
+    (graph,) = posted(fake, since)  # one image request, no video model
+    assert {k: v["class_type"] for k, v in graph.items()} == official_nodes("flux_fill_outpaint_example")
+    pad = graph["44"]["inputs"]
+    assert (pad["left"], pad["top"], pad["right"], pad["bottom"]) == (0, 140, 0, 0)  # 240x100 -> 240x240
+    assert graph["23"]["inputs"]["text"] == "sky" and graph["3"]["inputs"]["seed"] == 5
     take = take_of(client, project.id, job, "card", "reframe_v001")
-    assert isinstance(take, otio.schema.ExternalReference)
-    assert list(take.metadata["shotbridge"]["framing"]["offset"]) == [0, 140]
-    assert frames_of(client, project.id, take)[0].shape == (240, 240, 3)
+    assert isinstance(take, otio.schema.ExternalReference) and take.target_url == "./card_reframe_v001.png"
+    facts = take.metadata["shotbridge"]
+    assert list(facts["framing"]["offset"]) == [0, 140] and facts["model"] == "flux1-fill-dev.safetensors"
+    assert "flux_fill_outpaint_example" in facts["source_template"]
+    (image,) = frames_of(client, project.id, take)
+    assert image.shape == (240, 240, 3)
+    # the still sits at the bottom, kept but for the official workflow's 24-px feathered edge at its top
+    assert np.abs(image[140 + 24:] - plate(movie, 30)[24:]).mean() < 0.02
 
 
 def test_a_studio_template_without_the_injection_point_is_named_and_nothing_is_sent(comfy, tmp_path):

@@ -4,7 +4,8 @@ The shot keeps every pixel; the frame grows on one axis (task outpaint_video: Wa
 padded on each side and the new area generated). The new frame size is a multiple of 16 on both axes (the
 video model's grid), so the other axis may grow by up to 15 pixels too. Where the source sits in the new
 frame (`anchor`) and the exact framing (source size, target size, offsets) go into the take's facts, for a
-conform to place it. A still is one frame through the same model.
+conform to place it. A still goes to an image outpainting model (task outpaint: FLUX.1 Fill) when the
+provider has one, else it is one frame through the video model.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pydantic import Field, model_validator
 
 from shotbridge.models import DataKind
 
-from ..providers.base import VIDEO, GenerationRequest, InputImage, Task
+from ..providers.base import IMAGE, VIDEO, GenerationRequest, InputImage, Task
 from .base import JobContext, OperationError
 from .generate import (
     GenerationResult,
@@ -162,9 +163,20 @@ class Reframe(Generative):
             characters = params.characters or shot.characters
             gate = IdentityGate.for_job(ctx, characters)
 
-            def attempt(seed, shot=shot, frame=frame, movie=movie, length=length, rate=rate, span=span, stem=stem):
+            image_model = still and ctx.provider.supports(Task.outpaint)
+
+            def attempt(seed, shot=shot, frame=frame, movie=movie, length=length, rate=rate, span=span, stem=stem,
+                        first=first, image_model=image_model):
                 ctx.progress(span[0], f"{shot.name}: outpainting {frame.source[0]}x{frame.source[1]} to "
                                       f"{frame.target[0]}x{frame.target[1]}")
+                if image_model:
+                    generated = ctx.generate(GenerationRequest(
+                        task=Task.outpaint, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=seed,
+                        values=frame.pads, options=dict(params.options),
+                        inputs=[InputImage(IMAGE, first, DataKind.plate, shot.sha256)]), span)
+                    if not generated.files:
+                        raise OperationError(f"{ctx.provider.name} returned no image for {shot.name}")
+                    return generated, generated.files[:1]
                 generated = ctx.generate(GenerationRequest(
                     task=self.task, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=seed,
                     frames=length, fps=rate, width=frame.target[0], height=frame.target[1], values=frame.pads,
@@ -176,7 +188,8 @@ class Reframe(Generative):
             notes = [f"{frame.source[0]}x{frame.source[1]} outpainted to {frame.target[0]}x{frame.target[1]}, the "
                      f"source at x={frame.left}, y={frame.top}"]
             if still:
-                notes.append(f"{shot.media_name} is a still: one frame")
+                notes.append(f"{shot.media_name} is a still: one image"
+                             + (" (image outpainting)" if image_model else " through the video model"))
             outcome = store_take(ctx, recorder, shot, key, stem, frames, generated,
                                  [(first, f"{shot.media_name} frame {shot.start_frame}", "image/png")], characters,
                                  identity, notes, still=still, framing=frame.facts(params.anchor, ratio))

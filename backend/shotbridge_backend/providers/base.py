@@ -33,6 +33,7 @@ class Task(str, Enum):
     image_edit = "image_edit"  # image + instruction (+ references) -> the edited image
     video_edit = "video_edit"  # control video + reference image (the edited key frame) + prompt -> a movie
     outpaint_video = "outpaint_video"  # video + padding on each side (+ prompt) -> a movie of the larger frame
+    outpaint = "outpaint"  # image + padding on each side (+ prompt) -> the larger image
     video_inpaint = "video_inpaint"  # video + one matte (white = regenerate) + reference image + prompt -> a movie
 
 

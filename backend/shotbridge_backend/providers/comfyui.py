@@ -98,7 +98,7 @@ SOCKET = "comfyui.socket"  # session.state: the job's progress WebSocket (client
 ERROR_CHARS = 600  # how much of a ComfyUI exception message goes into our error (tracebacks can be huge)
 SECONDS_PER_UNIT = {Task.text_to_image: 6.0, Task.inpaint: 6.0, Task.remove_background: 1.0,
                     Task.image_to_video: 8.0, Task.image_edit: 8.0, Task.video_edit: 10.0,
-                    Task.outpaint_video: 10.0, Task.video_inpaint: 10.0}  # rough GPU-seconds per image / frame, for estimate()
+                    Task.outpaint_video: 10.0, Task.video_inpaint: 10.0, Task.outpaint: 8.0}  # rough GPU-seconds per image / frame, for estimate()
 
 
 class TemplateError(ValueError):

@@ -26,11 +26,13 @@ RECORD = Path(__file__).resolve().parents[3].parent / "shared" / "comfyui" / "ob
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".avi")
 # combo inputs that list files: input name -> the double's model folder (or "input videos")
 FILE_COMBOS = {"lora_name": "loras", "unet_name": "diffusion_models", "vae_name": "vae", "clip_name": "text_encoders",
-               "file": "input videos"}
+               "clip_name1": "text_encoders", "clip_name2": "text_encoders", "file": "input videos"}
 VIDEO_MODELS = {
-    "diffusion_models": ["wan2.1_vace_14B_fp16.safetensors", "qwen_image_edit_2509_fp8_e4m3fn.safetensors"],
-    "text_encoders": ["umt5_xxl_fp16.safetensors", "qwen_2.5_vl_7b_fp8_scaled.safetensors"],
-    "vae": ["qwen_image_vae.safetensors"],
+    "diffusion_models": ["wan2.1_vace_14B_fp16.safetensors", "qwen_image_edit_2509_fp8_e4m3fn.safetensors",
+                         "flux1-fill-dev.safetensors"],
+    "text_encoders": ["umt5_xxl_fp16.safetensors", "qwen_2.5_vl_7b_fp8_scaled.safetensors", "clip_l.safetensors",
+                      "t5xxl_fp16.safetensors"],
+    "vae": ["qwen_image_vae.safetensors", "ae.safetensors"],
     "loras": ["Wan21_CausVid_14B_T2V_lora_rank32.safetensors",
               "Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"],
 }
@@ -215,8 +217,17 @@ def _pad_for_outpaint(ctx: Ctx, image: np.ndarray, left: int, top: int, right: i
     b, h, w = image.shape[:3]
     out = np.full((b, h + top + bottom, w + left + right, 3), 0.5, np.float32)
     out[:, top:top + h, left:left + w] = image[..., :3]
+    # nodes.ImagePadForOutpaint: 1 in the padding; inside the source, within `feathering` px of a padded side,
+    # ((feathering - d) / feathering) ** 2, so the fill blends into the picture's edge
+    inner = np.zeros((h, w), np.float32)
+    if feathering > 0 and feathering * 2 < h and feathering * 2 < w:
+        ys, xs = np.mgrid[0:h, 0:w]
+        big = np.full((h, w), np.inf)
+        d = np.minimum.reduce([ys if top else big, xs if left else big, (h - ys - 1) if bottom else big,
+                               (w - xs - 1) if right else big])
+        inner = np.where(d < feathering, ((feathering - d) / feathering) ** 2, 0.0).astype(np.float32)
     mask = np.ones((b, h + top + bottom, w + left + right), np.float32)
-    mask[:, top:top + h, left:left + w] = 0.0
+    mask[:, top:top + h, left:left + w] = inner
     return out, mask
 
 
@@ -268,6 +279,31 @@ def _empty_sd3_latent(ctx: Ctx, width: int, height: int, batch_size: int) -> tup
     return ({"samples": np.zeros((batch_size, height // 8 * 8, width // 8 * 8, 3), np.float32)},)
 
 
+def _dual_clip(ctx: Ctx, clip_name1: str, clip_name2: str, type: str, device: str = "default") -> tuple:
+    ctx.work()
+    return ({"name": f"{clip_name1}+{clip_name2}"},)
+
+
+def _flux_guidance(ctx: Ctx, conditioning: list, guidance: float) -> tuple:
+    return ([{**c, "guidance": guidance} for c in conditioning],)
+
+
+def _differential_diffusion(ctx: Ctx, model: dict, strength: float = 1.0) -> tuple:
+    return ({**model, "differential": strength},)
+
+
+def _inpaint_conditioning(ctx: Ctx, positive: list, negative: list, vae: dict, pixels: np.ndarray, mask: np.ndarray,
+                          noise_mask: bool) -> tuple:
+    """nodes.InpaintModelConditioning: the picture (centre-cropped to 8 px) is the latent, the mask says where to
+    generate (a fill model keeps the rest)."""
+    from .comfyui import _crop8
+
+    ctx.work()
+    pixels = _crop8(pixels)[..., :3].copy()
+    masks = _crop8(_fit(mask.reshape(-1, *mask.shape[-2:])[..., None], *pixels.shape[2:0:-1])[..., 0])
+    return positive, negative, {"samples": pixels, "noise_mask": np.round(masks)}
+
+
 def video_node_classes() -> list[NodeClass]:
     return [
         recorded("LoraLoader", _lora), recorded("LoraLoaderModelOnly", _lora_model_only),
@@ -282,4 +318,7 @@ def video_node_classes() -> list[NodeClass]:
         recorded("TextEncodeQwenImageEditPlus", _qwen_edit_encode), recorded("CFGNorm", _passthrough("model")),
         recorded("ModelSamplingAuraFlow", _passthrough("model")),
         recorded("ImageScaleToTotalPixels", _scale_to_pixels), recorded("EmptySD3LatentImage", _empty_sd3_latent),
+        recorded("DualCLIPLoader", _dual_clip), recorded("FluxGuidance", _flux_guidance),
+        recorded("DifferentialDiffusion", _differential_diffusion),
+        recorded("InpaintModelConditioning", _inpaint_conditioning),
     ]
