@@ -523,7 +523,8 @@ def node_classes() -> dict[str, NodeClass]:
     ]
     from .comfyui_video import video_node_classes
 
-    classes += video_node_classes()  # read from the real 0.3.64 /object_info record
+    known = {c.name for c in classes}  # a class defined above keeps its own stand-in
+    classes += [c for c in video_node_classes() if c.name not in known]  # read from the 0.3.64 record
     return {c.name: c for c in classes}
 
 
@@ -538,7 +539,8 @@ class FakeComfyUI:
         if models is None:
             from .comfyui_video import VIDEO_MODELS
 
-            models = {k: [*DEFAULT_MODELS.get(k, []), *VIDEO_MODELS.get(k, [])] for k in {*DEFAULT_MODELS, *VIDEO_MODELS}}
+            models = {k: list(dict.fromkeys([*DEFAULT_MODELS.get(k, []), *VIDEO_MODELS.get(k, [])]))
+                      for k in {*DEFAULT_MODELS, *VIDEO_MODELS}}
         self.models = copy.deepcopy(models)
         self.node_seconds = node_seconds
         self.class_seconds = dict(class_seconds or {})
