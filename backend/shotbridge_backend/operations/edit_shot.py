@@ -1,7 +1,7 @@
 """edit_shot: an instruction ("night, wet street", "remove the van", "relight from the left") applied to a shot.
 
-On a movie the edit is made on one key frame by an image-edit model (task image_edit: Qwen-Image-Edit 2509)
-and carried through the shot by a video model (task video_edit: Wan VACE video-to-video, the shot as the
+On a movie the edit is made on one key frame by an image-edit model (task image_edit: Qwen-Image-Edit 2509,
+with the bible's references of the characters when the template takes references) and carried through the shot by a video model (task video_edit: Wan VACE video-to-video, the shot as the
 control video and the edited key frame as the reference): two requests per attempt, one take. Stills and
 image sequences, or a provider with no video_edit template, are edited frame by frame (image_edit on each).
 With bible characters (the job's, else the shot's own for a movie) the take passes the identity gate; an
@@ -16,7 +16,16 @@ from shotbridge.models import DataKind
 
 from ..providers.base import IMAGE, REFERENCE, VIDEO, GenerationRequest, InputImage, Task
 from .base import JobContext, OperationError
-from .generate import PerFrame, Recorder, ShotOutcome, ShotParams, as_frames, shot_rate, write_frame
+from .generate import (
+    PerFrame,
+    Recorder,
+    ShotOutcome,
+    ShotParams,
+    as_frames,
+    references,
+    shot_rate,
+    write_frame,
+)
 from .identity_gate import IdentityGate, gated
 from .timeline_input import TimelineShot
 from .video_takes import store_take, write_movie
@@ -63,6 +72,7 @@ class EditShot(PerFrame):
         size = source.size
         characters = params.characters or shot.characters
         gate = IdentityGate.for_job(ctx, characters)
+        refs = references(ctx, params, shot.characters)  # the key frame's edit keeps who it shows
         mid = (span[0] + span[1]) / 2
         edited_keys: list = []
 
@@ -70,8 +80,8 @@ class EditShot(PerFrame):
             ctx.progress(span[0], f"{shot.name}: editing frame {frame}")
             edit = ctx.generate(GenerationRequest(
                 task=Task.image_edit, prompt=params.prompt, negative_prompt=params.negative_prompt, seed=seed,
-                options=dict(params.options), inputs=[InputImage(IMAGE, key_path, DataKind.plate, shot.sha256)]),
-                (span[0], mid))
+                options=dict(params.options),
+                inputs=[InputImage(IMAGE, key_path, DataKind.plate, shot.sha256), *refs]), (span[0], mid))
             if not edit.files:
                 raise OperationError(f"{ctx.provider.name} returned no edited key frame for {shot.name}")
             edited_keys.append(edit)
