@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -495,3 +496,17 @@ def test_a_studio_template_without_the_injection_point_is_named_and_nothing_is_s
     report = {t.name: t for t in adapter.template_report()}
     assert not report["video_edit"].available and report["outpaint_video"].available  # the others unaffected
     assert [r for r in fake.requests if r["method"] == "POST"] == []
+
+
+@pytest.mark.parametrize("name", ["image_edit", "video_edit", "outpaint_video", "outpaint", "video_inpaint",
+                                  "image_to_video_vace_flf2v", "image_to_video_vace_ref2v"])
+def test_each_new_built_in_template_fits_the_real_comfyui_0_3_64_apart_from_model_files(name):
+    """Against the recorded /object_info of a real ComfyUI 0.3.64 (no model files installed there): every node
+    class, input and injection point exists; what is left is only the model files to download."""
+    from shotbridge_backend.providers.comfyui import ComfyUIProvider, check_template, load_templates
+
+    template = load_templates()[name]
+    values = ComfyUIProvider("gpu", {"url": "http://127.0.0.1:9"}).setting_values(template)
+    problem = check_template(template, json.loads(RECORD.read_text()), values)
+    model = r"\w+ '[^']+' is not on this ComfyUI \(it has: [^)]*\); set \w+ in providers.toml or install it"
+    assert re.fullmatch(f"template {name}: {model}(; {model})*", problem), problem
