@@ -535,7 +535,9 @@ class ComfyUIProvider(ProviderAdapter):
     # -- estimate ----------------------------------------------------------------------------------------
 
     def estimate(self, request: GenerationRequest) -> CostEstimate:
-        units = {Task.text_to_image: max(1, request.count), Task.image_to_video: max(1, request.frames)}
+        frames = max(1, request.frames)
+        units = {Task.text_to_image: max(1, request.count), Task.image_to_video: frames, Task.video_edit: frames,
+                 Task.outpaint_video: frames, Task.video_inpaint: frames}
         seconds = SECONDS_PER_UNIT.get(request.task, 5.0) * units.get(request.task, 1)
         return CostEstimate(provider=self.name, amount=seconds, unit="GPU-seconds",
                             note="rough; the studio's own GPUs, no charge per job")
