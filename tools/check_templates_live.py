@@ -5,8 +5,8 @@ validation accepts it apart from missing model files (run by hand, against the s
 
 For each template (the built-in ones, then those of --workflows, as providers.toml's `workflows` adds them):
 UI-format and official templates are converted against the server's /object_info; the request values are
-injected (a short prompt, 64x64, 5 frames, a grey 64x64 PNG uploaded for every image input); the graph is
-posted to /prompt. ComfyUI validates a prompt before queueing it: a rejection is reported with the server's
+injected (a short prompt, 64x64, 5 frames, a grey 64x64 PNG uploaded for every image input, five grey frames
+as MPEG-4 for every video input); the graph is posted to /prompt. ComfyUI validates a prompt before queueing it: a rejection is reported with the server's
 node errors, and a rejection whose every error is a model file the server does not have counts as accepted
 apart from those models (listed, so a pipeline TD knows what to download). An accepted prompt is taken off
 the queue and interrupted at once, so nothing runs for long. Exit status 0 when every template is accepted
@@ -68,6 +68,22 @@ def grey_png() -> bytes:
     return buf.getvalue()
 
 
+def grey_movie() -> bytes:
+    """Five grey 64x64 frames as MPEG-4, for templates that load a video (LoadVideo)."""
+    import tempfile
+
+    import cv2
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "grey.mp4"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 16.0, (64, 64))
+        for _ in range(5):
+            writer.write(np.full((64, 64, 3), 128, np.uint8))
+        writer.release()
+        return path.read_bytes()
+
+
 def model_error(error: dict[str, Any], template: Template) -> str | None:
     """'input value (node N)' when a node error is a model file the server lacks, else None."""
     if error.get("type") != "value_not_in_list":
@@ -90,9 +106,10 @@ def check(server: Server, adapter: ComfyUIProvider, template: Template, info: di
             template, values = bind_template(template, info, values)
         except TemplateError as exc:
             return Verdict(template.name, False, f"cannot be converted for this server: {exc}")
+    video = template.task in (Task.image_to_video, Task.video_edit, Task.outpaint_video, Task.video_inpaint)
     request = GenerationRequest(template.task, prompt="a grey test card", negative_prompt="", width=64, height=64,
-                                seed=1, frames=5 if template.task == Task.image_to_video else 0, fps=16.0)
-    uploads = {role: upload["name"] for role in template.image_points()}
+                                seed=1, frames=5 if video else 0, fps=16.0)
+    uploads = {p.name: upload[p.type] for p in template.points.values() if p.name in template.image_points()}
     graph = adapter.build_graph(template, request, 1, uploads, values, info)
     response = server.post("/prompt", json={"prompt": graph, "client_id": uuid.uuid4().hex})
     try:
@@ -139,13 +156,15 @@ def run(url: str, *, workflows: str | None = None, token: str | None = None, tim
     except TemplateError as exc:
         raise SystemExit(f"templates: {exc}") from exc
     adapter = ComfyUIProvider("live-check", {"url": url})
-    answer = server.post("/upload/image", files={"image": ("shotbridge_check.png", grey_png(), "image/png")},
-                         data={"overwrite": "true"})
-    if answer.status_code != 200:
-        raise SystemExit(f"{url} refused the test image upload ({answer.status_code}): {answer.text[:200]}")
-    uploaded = answer.json()
-    name = f"{uploaded['subfolder']}/{uploaded['name']}" if uploaded.get("subfolder") else uploaded["name"]
-    return [check(server, adapter, t, info, {"name": name}) for t in templates.values()]
+    names = {}
+    for kind, filename, data, media in (("image", "shotbridge_check.png", grey_png(), "image/png"),
+                                        ("video", "shotbridge_check.mp4", grey_movie(), "video/mp4")):
+        answer = server.post("/upload/image", files={"image": (filename, data, media)}, data={"overwrite": "true"})
+        if answer.status_code != 200:
+            raise SystemExit(f"{url} refused the test {kind} upload ({answer.status_code}): {answer.text[:200]}")
+        uploaded = answer.json()
+        names[kind] = f"{uploaded['subfolder']}/{uploaded['name']}" if uploaded.get("subfolder") else uploaded["name"]
+    return [check(server, adapter, t, info, names) for t in templates.values()]
 
 
 def main(argv: list[str] | None = None) -> int:

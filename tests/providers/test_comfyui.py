@@ -202,9 +202,11 @@ def test_image_to_video_between_a_first_and_a_last_frame(comfy, make_session, tm
     adapter = provider(fake)
     first = picture(tmp_path / "a.png", solid(64, 36, (230, 20, 20)))
     last = picture(tmp_path / "b.png", solid(64, 36, (20, 20, 230)))
+    # the WanFirstLastFrameToVideo template by name: unnamed, both frames go to Wan VACE's (test_shot_edits.py)
     request = GenerationRequest(Task.image_to_video, prompt="she turns", frames=10, fps=24, width=40, height=24,
                                 seed=9, inputs=[InputImage(FIRST_FRAME, first, DataKind.plate),
-                                                InputImage(LAST_FRAME, last, DataKind.plate)])
+                                                InputImage(LAST_FRAME, last, DataKind.plate)],
+                                options={"template": "image_to_video"})
     out = adapter.generate(request, make_session(adapter)[0])
 
     graph = posted_prompts(fake)[0]["prompt"]

@@ -118,7 +118,8 @@ def test_an_unknown_official_name_suggests_close_ones(tmp_path):
 def test_each_template_reports_its_health_and_model_files(comfy, tmp_path):
     from shotbridge.doctor import template_checks
 
-    fake = comfy()
+    fake = comfy(missing=("WanVaceToVideo",))  # a server without Wan VACE, nor its model
+    fake.models["diffusion_models"].remove("wan2.1_vace_14B_fp16.safetensors")
     folder = folder_with(tmp_path, **NESTED_MAP, workflow="ui/nested_subgraphs.json")
     (folder / "ref2v.json").write_text(json.dumps({
         "name": "ref2v", "task": "image_to_video", "official": "video_wan_vace_14B_ref2v",

@@ -288,12 +288,18 @@ class PerFrame(Generative):
     def run(self, ctx: JobContext, params: ShotParams) -> GenerationResult:
         timeline = load_timeline(ctx, params.timeline)
         shots = shots_of(ctx, timeline, params.media, params.shots or None)
+        empty = [s.name for s in shots if s.end_frame <= s.start_frame]
+        if empty:
+            raise OperationError(f"Shot(s) {', '.join(empty)} have no frames (zero duration); there is nothing to "
+                                 "send. Give them a duration or leave them out of params.shots.",
+                                 field="params.shots")
         too_long = [f"{s.name} ({s.end_frame - s.start_frame})" for s in shots
                     if s.end_frame - s.start_frame > params.max_frames]
         if too_long:
             raise OperationError(f"Shot(s) {', '.join(too_long)} have more frames than max_frames "
                                  f"({params.max_frames}); each frame is a provider request. Trim the shot, or "
                                  "raise max_frames.", field="params.max_frames")
+        self.check_shots(params, shots)
         extra = self.inputs(ctx, params)
         refs = {s.name: references(ctx, params, s.characters) for s in shots}
         gate = IdentityGate.for_job(ctx, params.characters) if self.identity_gated else None
@@ -307,6 +313,21 @@ class PerFrame(Generative):
             name = recorder.stem(f"{shot.name}_{key}")
             outputs, generated, verdicts = [], None, []
             source = open_shot(shot)
+            length = shot.end_frame - shot.start_frame
+            try:  # an operation that sends a whole movie in one request (edit_shot on a video model)
+                whole = self.whole_shot(ctx, params, shot, source, key, name, recorder,
+                                        (done / total, (done + length) / total))
+            except BaseException:
+                source.close()
+                raise
+            if whole is not None:
+                source.close()
+                outcomes.append(whole)
+                if whole.identity is not None and not whole.identity.passed:
+                    warnings.append(failing_warning(f"{shot.name} take {key}", whole.identity,
+                                                    params.characters or shot.characters))
+                done += length
+                continue
             if is_still(source):  # a still held on the cut: one request, and the take is a still too
                 try:
                     outcomes.append(self._still(ctx, params, shot, source, key, name, extra, refs[shot.name],
@@ -360,6 +381,14 @@ class PerFrame(Generative):
 
     def fact_extra(self) -> dict[str, Any]:
         return {}
+
+    def check_shots(self, params: ShotParams, shots: list[TimelineShot]) -> None:
+        """Refuse parameters that do not fit the shots, before anything is sent (OperationError)."""
+
+    def whole_shot(self, ctx: JobContext, params: ShotParams, shot: TimelineShot, source, key: str, name: str,
+                   recorder: Recorder, span: tuple[float, float]) -> ShotOutcome | None:
+        """The shot's take made in one request, or None to go frame by frame (the default)."""
+        return None
 
     def _still(self, ctx: JobContext, params: ShotParams, shot: TimelineShot, source, key: str, name: str,
                extra: list[InputImage], refs: list[InputImage], recorder: Recorder,

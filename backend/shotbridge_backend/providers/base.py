@@ -30,11 +30,16 @@ class Task(str, Enum):
     inpaint = "inpaint"  # image + mask (+ prompt) -> image
     remove_background = "remove_background"  # image -> matte (white = keep)
     image_to_video = "image_to_video"  # prompt + first frame (+ last frame) -> frames or a movie
-    image_edit = "image_edit"  # image + instruction prompt (+ optional references) -> the edited image
+    image_edit = "image_edit"  # image + instruction (+ references) -> the edited image
+    video_edit = "video_edit"  # control video + reference image (the edited key frame) + prompt -> a movie
+    outpaint_video = "outpaint_video"  # video + padding on each side (+ prompt) -> a movie of the larger frame
+    outpaint = "outpaint"  # image + padding on each side (+ prompt) -> the larger image
+    video_inpaint = "video_inpaint"  # video + one matte (white = regenerate) + reference image + prompt -> a movie
 
 
 # Roles an input plays in a request; adapters look inputs up by role.
 IMAGE, MASK, REFERENCE, FIRST_FRAME, LAST_FRAME = "image", "mask", "reference", "first_frame", "last_frame"
+VIDEO = "video"  # a movie ShotBridge wrote from decoded frames (operations/video_io.py), never a user's file
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class GenerationRequest:
     frames: int = 0  # image_to_video: how many frames are wanted
     fps: float = 24.0
     count: int = 1  # text_to_image: how many images
+    values: dict[str, int] = field(default_factory=dict)  # further named numbers (outpaint: pad_left, ...)
     options: dict[str, Any] = field(default_factory=dict)  # provider specific (model, template, quality)
 
     def by_role(self, role: str) -> list[InputImage]:

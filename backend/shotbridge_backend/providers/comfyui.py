@@ -53,6 +53,7 @@ from .base import (
     LAST_FRAME,
     MASK,
     REFERENCE,
+    VIDEO,
     Generated,
     GenerationRequest,
     ProviderAdapter,
@@ -74,18 +75,22 @@ _ws_log = logging.getLogger(f"{__name__}.websocket")
 _ws_log.setLevel(logging.INFO)
 
 WORKFLOWS = Path(__file__).with_name("workflows")
-IMAGE_POINTS = (IMAGE, MASK, REFERENCE, FIRST_FRAME, LAST_FRAME)
+IMAGE_POINTS = (IMAGE, MASK, REFERENCE, FIRST_FRAME, LAST_FRAME, VIDEO)
+FILE_TYPES = ("image", "video")  # points that receive an uploaded file's name (LoadImage, LoadVideo)
+PADS = ("pad_left", "pad_top", "pad_right", "pad_bottom")  # outpaint_video: pixels added on each side
 MAX_REFERENCE_POINTS = 4
 # Several references, each into its own node: reference_1..reference_4 take the request's references in order
 # ("reference" alone is the first one, as before).
 REFERENCE_POINTS = tuple(f"{REFERENCE}_{n}" for n in range(1, MAX_REFERENCE_POINTS + 1))
+# frames_between: the frames between a first and a last frame (Wan VACE first/last frame: the grey run between them)
 # Injection point -> the value types it may declare.
 POINTS: dict[str, tuple[str, ...]] = {
     "prompt": ("text",), "negative_prompt": ("text",), "seed": ("seed", "int"), "width": ("int",),
     "height": ("int",), "frames": ("int",), "fps": ("int", "float"), "count": ("int",),
-    **{role: ("image",) for role in (*IMAGE_POINTS, *REFERENCE_POINTS)},
+    **{role: ("image",) for role in (*IMAGE_POINTS, *REFERENCE_POINTS) if role != VIDEO}, VIDEO: ("video",),
+    **{pad: ("int",) for pad in PADS}, "frames_between": ("int",),
 }
-TYPES = ("image", "text", "int", "float", "seed")
+TYPES = ("image", "video", "text", "int", "float", "seed")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAX_SEED = 2**31 - 1  # ComfyUI takes up to 2**64-1; this range also suits the other providers' seeds
 WS_POLL = 0.2  # seconds between cancel checks while waiting for a WebSocket message
@@ -96,7 +101,8 @@ FINISHED = "comfyui.finished"  # session.state: called once the server has run a
 SOCKET = "comfyui.socket"  # session.state: the job's progress WebSocket (client id, connection or None)
 ERROR_CHARS = 600  # how much of a ComfyUI exception message goes into our error (tracebacks can be huge)
 SECONDS_PER_UNIT = {Task.text_to_image: 6.0, Task.inpaint: 6.0, Task.remove_background: 1.0,
-                    Task.image_to_video: 8.0, Task.image_edit: 6.0}  # rough GPU-seconds per image / frame, for estimate()
+                    Task.image_to_video: 8.0, Task.image_edit: 8.0, Task.video_edit: 10.0,
+                    Task.outpaint_video: 10.0, Task.video_inpaint: 10.0, Task.outpaint: 8.0}  # rough GPU-seconds per image / frame, for estimate()
 
 
 class TemplateError(ValueError):
@@ -146,10 +152,10 @@ class Template:
         return {node["class_type"] for node in self.prompt.values()}
 
     def image_points(self) -> set[str]:
-        return {p.name for p in self.points.values() if p.type == "image"}
+        return {p.name for p in self.points.values() if p.type in FILE_TYPES}
 
     def required_images(self) -> set[str]:
-        return {p.name for p in self.points.values() if p.type == "image" and not p.optional}
+        return {p.name for p in self.points.values() if p.type in FILE_TYPES and not p.optional}
 
     def image_roles(self) -> set[str]:
         """The request roles its image points take (reference_1..N all take references)."""
@@ -270,7 +276,7 @@ def _point(where: str, prompt: dict[str, Any], name: str, spec: Any) -> Point:
         raise TemplateError(f"{where}: injection point '{name}' has type '{kind}'; it must be "
                             f"{' or '.join(POINTS[name])}")
     optional = bool(spec.get("optional", False))
-    if optional and kind != "image":
+    if optional and kind not in FILE_TYPES:
         raise TemplateError(f"{where}: injection point '{name}': only image inputs can be optional")
     step, base = spec.get("step", 1), spec.get("base", 0)
     if not isinstance(step, int) or step < 1 or not isinstance(base, int) or base < 0:
@@ -595,7 +601,9 @@ class ComfyUIProvider(ProviderAdapter):
     # -- estimate ----------------------------------------------------------------------------------------
 
     def estimate(self, request: GenerationRequest) -> CostEstimate:
-        units = {Task.text_to_image: max(1, request.count), Task.image_to_video: max(1, request.frames)}
+        frames = max(1, request.frames)
+        units = {Task.text_to_image: max(1, request.count), Task.image_to_video: frames, Task.video_edit: frames,
+                 Task.outpaint_video: frames, Task.video_inpaint: frames}
         seconds = SECONDS_PER_UNIT.get(request.task, 5.0) * units.get(request.task, 1)
         return CostEstimate(provider=self.name, amount=seconds, unit="GPU-seconds",
                             note="rough; the studio's own GPUs, no charge per job")
@@ -648,6 +656,8 @@ class ComfyUIProvider(ProviderAdapter):
         reproduce: dict[str, Any] = {
             "template": template.name,
             "template_source": "built-in" if template.builtin else template.source,
+            # the official or UI-format workflow it was converted from (with the package version)
+            **({"template_origin": template.ui.origin} if template.ui is not None else {}),
             "workflow_hash": runs[0].hash,
             "prompt_id": runs[0].prompt_id,
             "settings": values,
@@ -659,6 +669,8 @@ class ComfyUIProvider(ProviderAdapter):
             reproduce["runs"] = [{"prompt_id": r.prompt_id, "workflow_hash": r.hash, "seed": r.seed} for r in runs]
         if references:
             reproduce["references_used"] = references
+        elif request.by_role(REFERENCE):
+            reproduce["references_left_out"] = len(request.by_role(REFERENCE))  # the template takes none
         if request.task == Task.image_to_video:
             reproduce["frames_generated"] = sum(len(r.files) for r in runs)
             reproduce["fps"] = request.fps
@@ -687,6 +699,11 @@ class ComfyUIProvider(ProviderAdapter):
         else:
             candidates = [t for t in self.templates.values() if t.task == request.task]
         fits = [t for t in candidates if t.required_roles() <= provided <= t.image_roles()]
+        if not fits and REFERENCE in provided:
+            # References condition; the frames and mattes are the request. No template takes both here (Wan VACE's
+            # official workflows take a reference or first/last frames, not both): run without the references
+            # (the identity gate still holds the result to the bible; reproduce says they were left out).
+            fits = [t for t in candidates if t.required_roles() <= provided - {REFERENCE} <= t.image_roles()]
         if not fits:
             shown = "; ".join(f"{t.name} takes {', '.join(sorted(t.image_points())) or 'no images'}"
                               for t in candidates)
@@ -700,11 +717,12 @@ class ComfyUIProvider(ProviderAdapter):
                                                                               for t in fits))
             fits = healthy
         # Prefer the template that uses the most of what was given and leaves the fewest optional images out;
-        # with references, the one that takes the most of them (each into its own node).
+        # with references, the one that takes the most of them (each into its own node); then one derived from
+        # an official workflow over a hand-made one, then the task's own name.
         references = len(request.by_role(REFERENCE))
         fits.sort(key=lambda t: (-len(provided & t.image_roles()), len(t.image_roles() - provided),
-                                 -min(references, t.reference_slots()), -t.reference_slots(), t.name != request.task.value,
-                                 t.name))
+                                 -min(references, t.reference_slots()), -t.reference_slots(),
+                                 t.ui is None and not t.derived_from, t.name != request.task.value, t.name))
         return fits[0]
 
     def _upload(self, request: GenerationRequest, template: Template,
@@ -752,8 +770,11 @@ class ComfyUIProvider(ProviderAdapter):
         wanted: dict[str, Any] = {
             "prompt": request.prompt, "negative_prompt": request.negative_prompt, "seed": seed,
             "width": request.width, "height": request.height, "frames": request.frames or None,
-            "fps": request.fps, "count": max(1, request.count), **uploads,
+            "fps": request.fps, "count": max(1, request.count), **request.values, **uploads,
         }
+        frames_point = template.points.get("frames")
+        if request.frames and frames_point is not None:  # the run of frames between the two ends, at least one
+            wanted["frames_between"] = max(1, _round_up(request.frames, frames_point.step, frames_point.base) - 2)
         for point in template.points.values():
             value = wanted.get(point.name)
             if value is None:
@@ -766,7 +787,7 @@ class ComfyUIProvider(ProviderAdapter):
                 value = str(value)
             graph[point.node]["inputs"][point.input] = value
         for point in template.points.values():
-            if point.type == "image" and point.name not in uploads:
+            if point.type in FILE_TYPES and point.name not in uploads:
                 if not point.optional:
                     raise ProviderError(f"{self.name}: template {template.name} needs a {point.name} input")
                 _prune(graph, point.node, info, template)

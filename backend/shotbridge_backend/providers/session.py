@@ -28,7 +28,7 @@ from shotbridge.models import DataKind, EgressAsset, PolicyDecision
 
 from ..operations.base import Canceled
 from ..sanitize import SanitizeError, clean_image
-from .base import InputImage, ProviderAdapter, ProviderError, ProviderTimeout, ProviderUnavailable
+from .base import VIDEO, InputImage, ProviderAdapter, ProviderError, ProviderTimeout, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,8 @@ class ProviderSession:
     # -- inputs --------------------------------------------------------------------------------------------
 
     def outgoing(self, image: InputImage) -> Outgoing:
+        if image.role == VIDEO:
+            return self._outgoing_movie(image)
         try:
             clean = clean_image(image.path.read_bytes())
         except SanitizeError as exc:
@@ -117,6 +119,18 @@ class ProviderSession:
         asset = EgressAsset(sha256=sha, size=len(clean.data), role=image.role, kind=image.kind,
                             source_sha256=image.source_sha256, stripped=clean.stripped)
         return Outgoing(clean.data, f"{image.role}_{sha[:12]}{clean.extension}", clean.media_type, asset)
+
+    def _outgoing_movie(self, image: InputImage) -> Outgoing:
+        """A movie ShotBridge encoded itself from decoded frames (operations/video_io.write_movie): it carries no
+        metadata of the source, so it goes as written; anything else is refused, never sent unexamined."""
+        data = image.path.read_bytes()
+        if data[4:8] != b"ftyp" or image.path.suffix != ".mp4":
+            raise ProviderError(f"input '{image.role}' cannot be sent to {self.provider.name}: only movies that "
+                                "ShotBridge wrote from decoded frames (MPEG-4) go out as video inputs")
+        sha = sha256_bytes(data)
+        asset = EgressAsset(sha256=sha, size=len(data), role=image.role, kind=image.kind,
+                            source_sha256=image.source_sha256, stripped=[])
+        return Outgoing(data, f"{image.role}_{sha[:12]}.mp4", "video/mp4", asset)
 
     # -- sending -------------------------------------------------------------------------------------------
 

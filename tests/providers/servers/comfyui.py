@@ -243,6 +243,11 @@ def _ksampler(ctx: Ctx, model: dict, seed: int, steps: int, cfg: float, sampler_
     if chosen is not None:  # the test asked for this picture at this seed (a face for the identity gate)
         h, w = lat.shape[1:3]
         return ({**latent_image, "samples": np.stack([_upscale_center(chosen, w, h)] * lat.shape[0])},)
+    from .comfyui_video import sample
+
+    special = sample(seed, text, positive, latent_image)  # Wan VACE latents, Qwen-Image-Edit conditioning
+    if special is not None:
+        return (special,)
     if latent_image.get("video"):
         count, h, w = lat.shape[:3]
         start, end = positive[0].get("start"), positive[0].get("end")
@@ -623,6 +628,10 @@ def node_classes() -> dict[str, NodeClass]:
                   _remove_background, category="essentials/image manipulation",
                   module="custom_nodes.ComfyUI_essentials"),
     ]
+    from .comfyui_video import video_node_classes
+
+    known = {c.name for c in classes}  # a class defined above keeps its own stand-in
+    classes += [c for c in video_node_classes() if c.name not in known]  # read from the 0.3.64 record
     return {c.name: c for c in classes}
 
 
@@ -634,7 +643,12 @@ class FakeComfyUI:
                  node_seconds: float = 0.0, class_seconds: dict[str, float] | None = None, token: str | None = None,
                  combo_style: str = "classic"):
         self.classes = {k: v for k, v in node_classes().items() if k not in missing}
-        self.models = copy.deepcopy(models if models is not None else DEFAULT_MODELS)
+        if models is None:
+            from .comfyui_video import VIDEO_MODELS
+
+            models = {k: list(dict.fromkeys([*DEFAULT_MODELS.get(k, []), *VIDEO_MODELS.get(k, [])]))
+                      for k in {*DEFAULT_MODELS, *VIDEO_MODELS}}
+        self.models = copy.deepcopy(models)
         self.node_seconds = node_seconds
         self.class_seconds = dict(class_seconds or {})
         self.token = token
