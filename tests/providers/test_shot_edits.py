@@ -91,8 +91,11 @@ def test_edit_shot_edits_a_key_frame_then_carries_it_through_the_shot_with_wan_v
                                                "prompt": "night, wet street", "seed": 31, "key_frame": 2})
     assert job.status == JobStatus.succeeded and job.provider == "gpu"
     edit_graph, video_graph = posted(fake, since)
-    # the image edit: the official Qwen-Image-Edit 2509 graph, the key frame in its LoadImage, the instruction
-    assert {k: v["class_type"] for k, v in edit_graph.items()} == official_nodes("image_qwen_image_edit_2509")
+    # the image edit: the official Qwen-Image-Edit 2509 graph, the key frame in its LoadImage, the instruction;
+    # the edit starts from the key frame's latent, so the official empty latent is left out
+    official = official_nodes("image_qwen_image_edit_2509")
+    assert official.pop("112") == "EmptySD3LatentImage"
+    assert {k: v["class_type"] for k, v in edit_graph.items()} == official
     assert edit_graph["111"]["inputs"]["prompt"] == "night, wet street" and edit_graph["3"]["inputs"]["seed"] == 31
     key_name = edit_graph["78"]["inputs"]["image"]
     # the video: the official Wan VACE v2v graph; the shot is the control video, the edited frame the reference
@@ -491,8 +494,9 @@ def test_a_studio_template_without_the_injection_point_is_named_and_nothing_is_s
     doc["inputs"]["video"] = {"node": "999", "input": "file", "type": "video"}  # not a node of the v2v graph
     (folder / "video_edit.json").write_text(json.dumps(doc))
     adapter = ComfyUIProvider("gpu", {"url": fake.url, "workflows": str(folder)})
-    health = adapter.health()
-    assert "injection point 'video' names node '999', which is not in the prompt" in health
+    assert adapter.health() == ""  # one template that cannot run leaves the provider up
+    assert "injection point 'video' names node '999', which is not in the prompt" in adapter.template_problems[
+        "video_edit"]
     report = {t.name: t for t in adapter.template_report()}
     assert not report["video_edit"].available and report["outpaint_video"].available  # the others unaffected
     assert [r for r in fake.requests if r["method"] == "POST"] == []

@@ -656,8 +656,9 @@ class ComfyUIProvider(ProviderAdapter):
         reproduce: dict[str, Any] = {
             "template": template.name,
             "template_source": "built-in" if template.builtin else template.source,
-            # the official or UI-format workflow it was converted from (with the package version)
-            **({"template_origin": template.ui.origin} if template.ui is not None else {}),
+            # the official or UI-format workflow it was converted or derived from (with the package version)
+            **({"template_origin": template.ui.origin} if template.ui is not None
+               else {"template_origin": template.derived_from} if template.derived_from else {}),
             "workflow_hash": runs[0].hash,
             "prompt_id": runs[0].prompt_id,
             "settings": values,
