@@ -195,3 +195,24 @@ def test_standalone_accept_on_picked_shots_changes_the_timeline_that_is_saved(tm
     assert "save the timeline" in vm.state.message
     vm.reject_take(take)
     assert saved.active_media_reference_key == otio.schema.Clip.DEFAULT_MEDIA_KEY and "original media" in vm.state.message
+
+
+def test_the_shot_tables_ai_badge_carries_the_backends_verdict(inpainted):
+    """A signed take is checked as it arrives; once it is the shot's active media, its row says so."""
+    vm, _root = inpainted
+    (take,) = vm.state.takes
+    wait_for(lambda: ("sh010", take.key) in vm.state.credentials, timeout=30)
+    review = vm.open_review(take)  # checked again (an earlier test changed a frame on disk for a while)
+    wait_for(lambda: review.credential.status != "checking", timeout=30)
+    assert vm.state.credentials[("sh010", take.key)].status == "verified", review.credential.text
+    vm.show_shots(vm.host.timeline)
+    (row,) = vm.state.shots
+    assert not any(b.kind == "ai" for b in row.badges)  # the plate is still the shot's media
+    assert vm.accept_take(take)
+    try:
+        vm.show_shots(vm.host.timeline)
+        (row,) = vm.state.shots
+        (ai,) = [b for b in row.badges if b.kind == "ai"]
+        assert ai.text == "AI · verified" and "inpaint" in ai.tooltip
+    finally:
+        vm.reject_take(take)

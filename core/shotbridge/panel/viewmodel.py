@@ -27,7 +27,15 @@ from .form import FormField, fields_from_schema, validate
 from .host import FileHost, Host
 from .jobs import finished_notice
 from .mask import Imaging, MaskError, ShotFrame, prepare, shot_frame
-from .review import Credential, ReviewState, judge_credentials, media_of, missing_reason, review_for
+from .review import (
+    Credential,
+    ReviewState,
+    judge_credentials,
+    media_of,
+    missing_reason,
+    review_for,
+    take_facts,
+)
 from .shots import ShotRow, mark_stale, shot_rows
 
 log = logging.getLogger(__name__)
@@ -72,6 +80,7 @@ class PanelState:
     bible_text: str = ""
     message: str = ""
     review: ReviewState | None = None  # the take open in the review view
+    credentials: dict[tuple[str, str], Credential] = field(default_factory=dict)  # (clip, take key) -> verdict
     mask_note: str = ""  # how the mask was fitted to the shot (scaled from another size), shown by the field
     shots: list[ShotRow] = field(default_factory=list)  # the open timeline's (or host selection's) shots
     shots_timeline: otio.schema.Timeline | None = None  # what `shots` were read from
@@ -125,7 +134,10 @@ class PanelViewModel:
             else:
                 self.dispatch(self._finish, done, value, topic)
 
-        self._pool.submit(run)
+        try:
+            self._pool.submit(run)
+        except RuntimeError:  # the pool is shut down: the panel is closing, and a late answer starts nothing
+            log.debug("panel closing: %s work not started", topic)
 
     def _finish(self, done: Callable[[Any], None], value: Any, topic: str) -> None:
         if self._closed:
@@ -218,7 +230,7 @@ class PanelViewModel:
 
     def show_shots(self, timeline: otio.schema.Timeline | None, base_dir: Path | None = None) -> None:
         self.state.shots_timeline = timeline
-        self.state.shots = shot_rows(timeline, base_dir)
+        self.state.shots = self._with_credentials(shot_rows(timeline, base_dir))
         self.state.selected_shots = []
         self._changed("shots")
 
@@ -543,6 +555,9 @@ class PanelViewModel:
                 for key, ref in clip.media_references().items():
                     if key != DEFAULT and not any(t.clip == clip.name and t.key == key for t in self.state.takes):
                         self.state.takes.append(Take(clip.name, key, describe(ref), reference=ref.deepcopy()))
+                        facts = take_facts(ref)
+                        if facts.signed:
+                            self.check_credentials(clip.name, key, media_of(ref).files(), facts.frames)
             if self.host is not None:
                 self.state.message = "; ".join(self.host.apply(r.timeline)) or self.state.message
             self._merge_into_shots(r.timeline)
@@ -554,7 +569,7 @@ class PanelViewModel:
         if shown is None or result is shown:
             return
         FileHost(shown).apply(result)  # the standalone host merged it already: then this adds nothing
-        rows = shot_rows(shown)
+        rows = self._with_credentials(shot_rows(shown))
         for old, new in zip(self.state.shots, rows, strict=False):  # the same clips, unless the host recut
             new.stale = old.stale
         if [r.badges for r in rows] != [r.badges for r in self.state.shots]:
@@ -617,8 +632,8 @@ class PanelViewModel:
         review.take_state = take.state
         self.state.review = review
         self._changed("review")
-        if review.facts.signed:
-            self._check_credentials(review)
+        if review.facts.signed:  # checked again: a frame may have changed on disk since the take arrived
+            self.check_credentials(take.clip, take.key, review.take.files(), review.facts.frames)
         return review
 
     def review_take(self) -> Take | None:
@@ -632,10 +647,10 @@ class PanelViewModel:
         if review is not None and (review.clip, review.key) == (take.clip, take.key):
             review.take_state = take.state
 
-    def _check_credentials(self, review: ReviewState) -> None:
+    def check_credentials(self, clip: str, key: str, files: list[Path], frames: list[str]) -> None:
+        """Ask the backend whether a take's Content Credentials verify (off the main thread); the verdict goes
+        to the review view when it shows that take and to the shot table's AI badge."""
         client, project = self.client, self._project_id
-        frames = review.facts.frames
-        files = review.take.files()
         local = list(zip(files, frames, strict=True)) if len(files) == len(frames) else []
 
         def work():
@@ -643,16 +658,29 @@ class PanelViewModel:
                 return None
             return judge_credentials([client.credentials(project, sha) for sha in dict.fromkeys(frames)], local)
 
-        def done(credential) -> None:
-            from .review import Credential
-
-            review.credential = credential or Credential("unchecked", "not connected to a backend")
+        def record(credential: Credential) -> None:
+            self.state.credentials[(clip, key)] = credential
+            review = self.state.review
+            if review is not None and (review.clip, review.key) == (clip, key):
+                review.credential = credential
+            if any(r.name == clip for r in self.state.shots):
+                self.state.shots = self._with_credentials(self.state.shots)
+                self._changed("shots")
 
         def failed(topic: str, text: str) -> None:
-            review.credential = Credential("unchecked", text)
+            record(Credential("unchecked", text))
             self._changed(topic)
 
-        self._background(work, done, "review", on_error=failed)
+        self._background(work, lambda c: record(c or Credential("unchecked", "not connected to a backend")),
+                         "review", on_error=failed)
+
+    def _with_credentials(self, rows: list[ShotRow]) -> list[ShotRow]:
+        """Rows whose active take was checked carry the backend's verdict on its AI badge."""
+        for row in rows:
+            verdict = self.state.credentials.get((row.name, row.active_take or ""))
+            if row.ai is not None and verdict is not None:
+                row.ai = {**row.ai, "credential": verdict.status, "verified": verdict.status == "verified"}
+        return rows
 
     def _selection_clip(self, name: str):
         if self.state.selection is None:
