@@ -129,30 +129,22 @@ def test_count_without_a_batch_point_runs_one_prompt_per_image(comfy, make_sessi
     assert [r["seed"] for r in out.reproduce["runs"]] == [7, 8, 9]
 
 
-def test_references_go_through_the_img2img_reference_template_when_named(comfy, make_session, tmp_path):
-    fake = comfy()
+def test_character_references_never_fall_back_to_img2img_or_to_no_references(comfy, make_session, tmp_path):
+    """Identity comes from a reference-editing model (Qwen-Image-Edit, Flux Kontext), never from an img2img of
+    the first reference: a server that can run neither refuses the request, naming what is missing."""
+    fake = comfy(missing=("TextEncodeQwenImageEditPlus", "FluxKontextMultiReferenceLatentMethod"))
     adapter = provider(fake)
-    assert adapter.accepts_references and adapter.describe(["generate_image"]).accepts_references
     red = picture(tmp_path / "bible.png", solid(40, 40, (250, 10, 10)))
     request = GenerationRequest(Task.text_to_image, prompt="the hero", width=32, height=32, seed=5,
-                                inputs=[InputImage(REFERENCE, red, DataKind.reference)],
-                                options={"template": "text_to_image_reference"})
-    session, recorder = make_session(adapter)
-    out = adapter.generate(request, session)
-
-    assert out.reproduce["template"] == "text_to_image_reference" and out.reproduce["references_used"] == 1
-    (upload,) = fake.uploads
-    graph = posted_prompts(fake)[0]["prompt"]
-    assert graph["10"]["inputs"]["image"] == upload["filename"]
-    img = pixels(out.files[0])
-    plain = adapter.generate(GenerationRequest(Task.text_to_image, prompt="the hero", width=32, height=32, seed=5),
-                             make_session(adapter)[0])
-    base = pixels(plain.files[0])
-    # img2img at denoise 0.65 keeps 35 % of the reference: clearly redder than the same sample without it
-    assert (img[..., 0] - img[..., 1]).mean() > (base[..., 0] - base[..., 1]).mean() + 50
-    assert recorder.records[[r["url"].endswith("/upload/image") for r in recorder.records].index(True)]["data"] \
-        == [DataKind.reference]
-
+                                inputs=[InputImage(REFERENCE, red, DataKind.reference)])
+    with pytest.raises(ProviderUnavailable) as err:
+        adapter.generate(request, make_session(adapter)[0])
+    assert "TextEncodeQwenImageEditPlus" in str(err.value) and "FluxKontextMultiReferenceLatentMethod" in str(err.value)
+    assert not fake.uploads and not posted_prompts(fake)  # nothing was sent
+    # a prompt alone still runs on the plain text_to_image template
+    out = adapter.generate(GenerationRequest(Task.text_to_image, prompt="a street", width=32, height=32, seed=5),
+                           make_session(adapter)[0])
+    assert out.reproduce["template"] == "text_to_image"
 
 def test_inpaint_fills_the_mask_and_keeps_every_other_pixel(comfy, make_session, tmp_path):
     fake = comfy()

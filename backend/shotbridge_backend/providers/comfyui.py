@@ -700,10 +700,11 @@ class ComfyUIProvider(ProviderAdapter):
         else:
             candidates = [t for t in self.templates.values() if t.task == request.task]
         fits = [t for t in candidates if t.required_roles() <= provided <= t.image_roles()]
-        if not fits and REFERENCE in provided:
+        if not fits and REFERENCE in provided and provided - {REFERENCE}:
             # References condition; the frames and mattes are the request. No template takes both here (Wan VACE's
             # official workflows take a reference or first/last frames, not both): run without the references
-            # (the identity gate still holds the result to the bible; reproduce says they were left out).
+            # (the identity gate still holds the result to the bible; reproduce says they were left out). A
+            # request of references alone (a character's new image) never runs without them.
             fits = [t for t in candidates if t.required_roles() <= provided - {REFERENCE} <= t.image_roles()]
         if not fits:
             shown = "; ".join(f"{t.name} takes {', '.join(sorted(t.image_points())) or 'no images'}"
