@@ -267,6 +267,7 @@ def test_panels_register_and_draw_every_state(scene):
     try:
         for panel in (bpy.types.SHOTBRIDGE_PT_sequencer, bpy.types.SHOTBRIDGE_PT_viewport):
             assert panel.bl_category == "ShotBridge" and panel.bl_region_type == "UI"
+        ui._VM = None  # before any connect (an earlier test's operators may have made one)
         layout = Layout()
         ui.draw_panel(layout)
         assert layout.labels == ["Not connected"]
