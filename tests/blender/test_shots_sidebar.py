@@ -108,6 +108,16 @@ def test_a_drift_button_moves_the_playhead_and_a_row_click_selects_the_strip(sid
     pressed = [i["props"]["name"] for i in layout.items if i.get("operator") == "shotbridge.select_shot"
                and i["depress"]]
     assert pressed == ["sh010", "sh030"]
+    assert bpy.ops.shotbridge.select_shot(name="sh030", extend=True) == {"FINISHED"}  # Shift-click again: off
+    assert {s.name for s in strips_all(scene.sequence_editor) if s.select} == {"sh010"}
+
+    for strip in strips_all(scene.sequence_editor):  # selected in the sequencer itself: the rows follow
+        strip.select = strip.name == "sh020"
+    layout = Layout()
+    ui.draw_panel(layout)
+    pressed = [i["props"]["name"] for i in layout.items if i.get("operator") == "shotbridge.select_shot"
+               and i["depress"]]
+    assert pressed == ["sh020"]
 
 
 def test_thumbnails_arrive_off_the_main_thread_into_the_preview_collection(sidebar, scene, movie):

@@ -104,6 +104,15 @@ def fill_from_sequencer(vm, scene=None) -> None:
     vm.show_shots(scene_to_timeline(scene) if scene.sequence_editor is not None else None)
 
 
+def selected_strips(scene=None) -> set[str]:
+    """The sequencer's selection is the truth (Run sends it): rows show it pressed, whoever selected them."""
+    from .timing import strips_all
+
+    scene = scene or bpy.context.scene
+    sed = scene.sequence_editor
+    return {s.name for s in strips_all(sed) if s.select} if sed is not None else set()
+
+
 def draw_shots(layout, vm) -> None:
     s = vm.state
     box = layout.box()
@@ -113,13 +122,13 @@ def draw_shots(layout, vm) -> None:
     if not s.shots:
         box.label(text="No shots yet: press refresh to read the sequencer's strips")
         return
+    selected = selected_strips()
     for row in s.shots[:MAX_ROWS]:
         icon, reason = thumbnail(vm, row)
         line = box.row(align=True)
-        pick = (line.operator("shotbridge.select_shot", text=row.name, icon_value=icon,
-                              depress=row.name in s.selected_shots) if icon else
-                line.operator("shotbridge.select_shot", text=row.name, icon="SEQUENCE",
-                              depress=row.name in s.selected_shots))
+        pressed = row.name in selected
+        pick = (line.operator("shotbridge.select_shot", text=row.name, icon_value=icon, depress=pressed) if icon
+                else line.operator("shotbridge.select_shot", text=row.name, icon="SEQUENCE", depress=pressed))
         pick.name = row.name
         rec_in, rec_out = row.record_tc
         line.label(text=f"{rec_in} - {rec_out}")
@@ -170,7 +179,8 @@ class SHOTBRIDGE_OT_select_shot(bpy.types.Operator):
         from .ui import view_model
 
         vm = view_model()
-        chosen = list(vm.state.selected_shots) if self.extend else []
+        shown = [r.name for r in vm.state.shots]
+        chosen = [n for n in shown if n in selected_strips(context.scene)] if self.extend else []
         if self.name in chosen:
             chosen.remove(self.name)
         else:
