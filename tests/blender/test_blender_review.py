@@ -63,13 +63,13 @@ def test_the_sidebar_hides_rejected_takes_until_asked(scene):
                            Take("sh010", "gen_v002", "/gen/v002.mov")]
         layout = Layout()
         ui.draw_panel(layout)
-        assert "sh010: gen_v002 [pending]" in layout.labels
+        assert "sh010: gen_v002 [pending] MISSING" in layout.labels
         assert not any("gen_v001" in label for label in layout.labels)
         assert "shotbridge.show_rejected" in layout.operators
         assert bpy.ops.shotbridge.show_rejected() == {"FINISHED"}
         layout = Layout()
         ui.draw_panel(layout)
-        assert "sh010: gen_v001 [rejected]" in layout.labels  # reversible: shown again, and can be accepted
+        assert "sh010: gen_v001 [rejected] MISSING" in layout.labels  # reversible: shown again, and can be accepted
         bpy.ops.shotbridge.show_rejected()
     finally:
         ui._VM = None

@@ -199,26 +199,46 @@ def test_token_lives_in_preferences_never_in_the_blend(scene, tmp_path, monkeypa
 
 
 class Layout:
-    """Records what a panel draws, and checks each call against the real registered operators and enums."""
+    """Records what a panel draws, and checks each call against the real registered operators and enums.
 
-    def __init__(self):
-        self.labels: list[str] = []
-        self.operators: list[str] = []
+    Rows and boxes are child layouts sharing the records; each drawn item notes whether it is enabled and
+    alerted (a child inherits its parent's `enabled = False` and `alert = True`, as in Blender)."""
 
-    def label(self, text="", icon="NONE"):
+    def __init__(self, parent: Layout | None = None):
+        self.labels: list[str] = parent.labels if parent else []
+        self.operators: list[str] = parent.operators if parent else []
+        self.items: list[dict] = parent.items if parent else []  # every label and button, in order
+        self.parent = parent
+        self.enabled = True
+        self.alert = False
+
+    def _state(self) -> tuple[bool, bool]:
+        enabled, alert, node = True, False, self
+        while node is not None:
+            enabled, alert, node = enabled and node.enabled, alert or node.alert, node.parent
+        return enabled, alert
+
+    def label(self, text="", icon="NONE", icon_value=0):
         assert icon in ICONS, icon
         self.labels.append(text)
+        enabled, alert = self._state()
+        self.items.append({"label": text, "icon": icon, "enabled": enabled, "alert": alert})
 
-    def operator(self, idname, text="", icon="NONE"):
+    def operator(self, idname, text="", icon="NONE", icon_value=0, depress=False):
         assert icon in ICONS, icon
         group, name = idname.split(".")
         rna = getattr(getattr(bpy.ops, group), name).get_rna_type()  # raises if not registered
         self.operators.append(idname)
         props = {p.identifier for p in rna.properties}
+        enabled, alert = self._state()
+        item = {"operator": idname, "text": text, "icon": icon, "icon_value": icon_value, "depress": depress,
+                "enabled": enabled, "alert": alert, "props": {}}
+        self.items.append(item)
 
         class Props:
             def __setattr__(self, key, value):
                 assert key in props, f"{idname} has no property {key}"
+                item["props"][key] = value
 
         return Props()
 
@@ -228,8 +248,10 @@ class Layout:
     def prop(self, data, name, **_):
         assert name in data.bl_rna.properties, name
 
-    def row(self):
-        return self
+    def row(self, align=False):
+        return Layout(self)
+
+    box = column = row
 
 
 ICONS = set(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
@@ -245,9 +267,11 @@ def test_panels_register_and_draw_every_state(scene):
     try:
         for panel in (bpy.types.SHOTBRIDGE_PT_sequencer, bpy.types.SHOTBRIDGE_PT_viewport):
             assert panel.bl_category == "ShotBridge" and panel.bl_region_type == "UI"
+        ui._VM = None  # before any connect (an earlier test's operators may have made one)
         layout = Layout()
         ui.draw_panel(layout)
-        assert layout.labels == ["Not connected"] and layout.operators == ["shotbridge.connect"]
+        assert layout.labels == ["Not connected"]
+        assert layout.operators == ["shotbridge.connect", "shotbridge.shots_refresh"]
         vm = ui._VM = PanelViewModel(lambda: None)
         vm.state.connection, vm.state.connection_text = "connected", "Connected to 127.0.0.1"
         vm.state.operations = _ops()
@@ -265,7 +289,9 @@ def test_panels_register_and_draw_every_state(scene):
         assert layout.operators.count("shotbridge.cancel") == 1, "only a running job can be cancelled"
         assert {"shotbridge.pick_operation", "shotbridge.set_param", "shotbridge.run", "shotbridge.take"} <= set(
             layout.operators)
-        assert "sh010: gen_v001 [pending]" in layout.labels and layout.labels[-1] == "2 jobs"
+        assert "sh010: gen_v001 [pending] MISSING" in layout.labels and layout.labels[-1] == "2 jobs"
+        accept = next(i for i in layout.items if i.get("props") == {"index": 0, "accept": True})
+        assert not accept.get("enabled"), "a take whose file is not on disk cannot be accepted from the sidebar"
     finally:
         ui._VM = None
         shotbridge_blender.unregister()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import notify, timers, ui
+from . import notify, shots_ui, timers, ui
 
 
 class ShotBridgePreferences(bpy.types.AddonPreferences):
@@ -30,5 +30,6 @@ def register() -> None:
 
 def unregister() -> None:
     timers.unregister()
+    shots_ui.release()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

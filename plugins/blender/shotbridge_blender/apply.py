@@ -11,7 +11,17 @@ from shotbridge.exchange.markers import list_findings
 
 from . import grade, timing
 from .grade import MODIFIER, sequencer_scene  # noqa: F401  (kept importable from here)
-from .vse_otio import DEFAULT, TAKE_KEY, TAKE_OF, clip_to_strip, editor, load_shell, save_shell, scene_rate
+from .vse_otio import (
+    DEFAULT,
+    TAKE_KEY,
+    TAKE_OF,
+    clip_to_strip,
+    editor,
+    keep_drift,
+    load_shell,
+    save_shell,
+    scene_rate,
+)
 
 
 def set_cdl(strip, cdl, scene=None):
@@ -44,7 +54,10 @@ def _findings(scene, clip, strip) -> list[str]:
     done = []
     rate = scene_rate(scene)
     source_start = clip.trimmed_range().start_time
-    for marker, finding in list_findings(clip, "drift"):
+    found = list_findings(clip, "drift")
+    if found:
+        keep_drift(strip, [marker for marker, _ in found])
+    for marker, finding in found:
         # markers on a clip are in its source time; the strip shows source_start at its first frame
         into = round((marker.marked_range.start_time - source_start).rescaled_to(rate).value)
         frame = timing.get(strip, "frame_final_start") + into

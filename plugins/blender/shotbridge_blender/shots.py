@@ -20,7 +20,7 @@ def show_frame(clip_name: str, frame: int) -> str:
     strip = _strips(scene).get(clip_name)
     if strip is None:
         raise LookupError(f"No strip named '{clip_name}' in scene '{scene.name}': it was renamed or deleted. "
-                          "Select the strips again and press Use selection.")
+                          "Refresh the Shots box (or select the strips again).")
     start, end = int(strip.frame_final_start), int(strip.frame_final_end)
     scene.frame_current = min(max(start + int(frame), start), end - 1)
     return f"{clip_name}: frame {scene.frame_current}"

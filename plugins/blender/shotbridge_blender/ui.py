@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import timers
+from . import shots_ui, timers
 
 _VM = None  # the PanelViewModel, made on first connect
 
@@ -42,7 +42,12 @@ class SHOTBRIDGE_OT_connect(bpy.types.Operator):
     bl_label = "Connect"
 
     def execute(self, context):
-        view_model().connect()
+        from .shots_ui import fill_from_sequencer
+
+        vm = view_model()
+        if not vm.state.shots:
+            fill_from_sequencer(vm, context.scene)
+        vm.connect()
         return {"FINISHED"}
 
 
@@ -191,13 +196,18 @@ class SHOTBRIDGE_OT_check_render(bpy.types.Operator):
 def draw_panel(layout) -> None:
     from shotbridge.panel.jobs import row_for
 
+    from .shots_ui import draw_shots
+    from .takes_ui import draw_take
+
     vm = _VM
     if vm is None:
         layout.label(text="Not connected")
         layout.operator("shotbridge.connect")
+        layout.operator("shotbridge.shots_refresh", icon="SEQUENCE")  # shots need no backend
         return
     s = vm.state
     layout.label(text=s.connection_text, icon="LINKED" if s.connection == "connected" else "UNLINKED")
+    draw_shots(layout, vm)
     if s.connection != "connected":
         layout.operator("shotbridge.connect")
         return
@@ -228,12 +238,7 @@ def draw_panel(layout) -> None:
     hidden = sum(t.state == "rejected" for t in s.takes)
     shown = [(i, t) for i, t in enumerate(s.takes) if t.state != "rejected" or _SHOW_REJECTED[0]]
     for i, take in shown[:8]:
-        row = layout.row()
-        row.label(text=f"{take.clip}: {take.key} [{take.state}]")
-        accept = row.operator("shotbridge.take", text="", icon="CHECKMARK")
-        accept.index, accept.accept = i, True
-        reject = row.operator("shotbridge.take", text="", icon="X")
-        reject.index, reject.accept = i, False
+        draw_take(layout, vm, i, take)
     if hidden:  # rejected takes are hidden until asked for; accepting one brings it back
         layout.operator("shotbridge.show_rejected",
                         text=("Hide" if _SHOW_REJECTED[0] else "Show") + f" {hidden} rejected take(s)")
@@ -264,5 +269,5 @@ class SHOTBRIDGE_PT_viewport(bpy.types.Panel):
 CLASSES = (SHOTBRIDGE_OT_connect, SHOTBRIDGE_OT_run, SHOTBRIDGE_OT_cancel, SHOTBRIDGE_OT_retry,
            SHOTBRIDGE_OT_pick_operation, SHOTBRIDGE_OT_set_param, SHOTBRIDGE_OT_mask_from_strip,
            SHOTBRIDGE_OT_take, SHOTBRIDGE_OT_show_rejected,
-           SHOTBRIDGE_OT_check_render, SHOTBRIDGE_PT_sequencer,
+           SHOTBRIDGE_OT_check_render, *shots_ui.CLASSES, SHOTBRIDGE_PT_sequencer,
            SHOTBRIDGE_PT_viewport)

@@ -10,6 +10,7 @@ come in as grey placeholder strips that keep their ranges.
 
 from __future__ import annotations
 
+import json
 import os
 
 import bpy
@@ -17,6 +18,7 @@ import opentimelineio as otio
 
 from shotbridge.exchange.cdl import get_cdl as clip_cdl
 from shotbridge.exchange.cdl import set_cdl as set_clip_cdl
+from shotbridge.exchange.markers import list_findings
 
 from . import grade, timing
 
@@ -24,6 +26,7 @@ KEY = "blender"
 CLIP = "shotbridge_clip"  # the OTIO item the strip stands for, as JSON
 OFFLINE = "shotbridge_offline"  # set on placeholder strips
 TAKE_OF, TAKE_KEY = "shotbridge_take_of", "shotbridge_take_key"  # on take strips (see apply.py)
+DRIFT = "shotbridge_drift"  # the last consistency check's drift markers (JSON list of OTIO markers)
 SOUND_EXT = (".wav", ".mp3", ".flac", ".aif", ".aiff", ".ogg", ".m4a")
 DEFAULT = otio.schema.Clip.DEFAULT_MEDIA_KEY
 RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange
@@ -70,6 +73,22 @@ def load_shell(strip):
 
 def save_shell(strip, item) -> None:
     strip[CLIP] = otio.adapters.write_to_string(item, "otio_json")
+
+
+def keep_drift(strip, markers: list) -> None:
+    """The drift markers a check found on the strip's clip (in its source time), kept on the strip so the
+    cut read back from the scene (the sidebar's shot table) still shows them; a later check replaces them."""
+    strip[DRIFT] = json.dumps([otio.adapters.write_to_string(m, "otio_json") for m in markers])
+
+
+def _restore_drift(strip, clip) -> None:
+    text = strip.get(DRIFT)
+    if not text:
+        return
+    for marker, _ in list_findings(clip, "drift"):  # the kept ones are the newer check's
+        clip.markers.remove(marker)
+    for item in json.loads(text):
+        clip.markers.append(otio.adapters.read_from_string(item, "otio_json"))
 
 
 # -- VSE -> OTIO -------------------------------------------------------------------------------------------
@@ -150,6 +169,8 @@ def strip_to_clip(strip, rate: float, takes=()) -> otio.core.Composable:
         set_clip_cdl(item, cdl)
     info.update(channel=strip.channel, props=_props(strip), strip=strip.name)
     item.metadata[KEY] = info
+    if isinstance(item, otio.schema.Clip):
+        _restore_drift(strip, item)
     if takes and isinstance(item, otio.schema.Clip):
         _fold_takes(item, strip, takes, rate)
     return item
