@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 WIDTH = 160
 STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff", ".dpx", ".bmp", ".tga"}
 
+NO_DECODER = "no decoder installed"  # a host without PyAV or OpenCV (Blender) decodes itself
+
 
 @dataclass(frozen=True)
 class Thumbnail:
@@ -196,7 +198,7 @@ def _decode_cv2(media: Path, frame: int, width: int) -> tuple[int, int, bytes]:
     try:
         import cv2
     except ImportError:
-        raise ThumbnailError("no decoder installed (install PyAV: pip install av)") from None
+        raise ThumbnailError(f"{NO_DECODER} (install PyAV: pip install av)") from None
     if media.suffix.lower() in STILL_SUFFIXES:
         image = cv2.imread(str(media), cv2.IMREAD_COLOR)
     else:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import bpy
 
+from shotbridge.panel.thumbnails import NO_DECODER
+
 MAX_ROWS = 30  # rows drawn; a sidebar redraws often and each row is several widgets
-NO_DECODER = "no decoder installed"
 MOVIES = {".mov", ".mp4", ".m4v", ".mkv", ".avi", ".mxf", ".webm"}
 BADGE_ICONS = {"drift": "ERROR", "cdl": "COLOR", "takes": "DUPLICATE", "stale": "TIME", "ai": "LOCKED"}
 
