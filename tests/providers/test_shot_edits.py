@@ -673,3 +673,26 @@ def test_each_new_built_in_template_fits_the_real_comfyui_0_3_64_apart_from_mode
     problem = check_template(template, json.loads(RECORD.read_text()), values)
     model = r"\w+ '[^']+' is not on this ComfyUI \(it has: [^)]*\); set \w+ in providers.toml or install it"
     assert re.fullmatch(f"template {name}: {model}(; {model})*", problem), problem
+
+
+def test_the_documented_phantom_recipe_fits_the_real_0_3_64_and_bypasses_its_batch_for_one_reference(tmp_path):
+    """docs/recipes/image_to_video_phantom.json: a studio template, not a built-in (no official Phantom workflow in
+    0.1.95); every class and input exists on the recorded server, only model files are left to set."""
+    from shotbridge_backend.providers.base import GenerationRequest, InputImage, Task
+    from shotbridge_backend.providers.comfyui import ComfyUIProvider, check_template, load_template
+
+    template = load_template(Path(__file__).resolve().parents[2] / "docs/recipes/image_to_video_phantom.json")
+    adapter = ComfyUIProvider("gpu", {"url": "http://127.0.0.1:9"})
+    info = json.loads(RECORD.read_text())
+    problem = check_template(template, info, adapter.setting_values(template))
+    assert "unet_name 'set video_model in providers.toml' is not on this ComfyUI" in problem
+    model = r"\w+ '[^']+' is not on this ComfyUI \(it has: [^)]*\); set \w+ in providers.toml or install it"
+    assert re.fullmatch(f"template image_to_video_phantom: {model}(; {model})*", problem), problem
+    Image.new("RGB", (8, 8)).save(tmp_path / "r.png")
+    refs = [InputImage("reference", tmp_path / "r.png", DataKind.reference)]
+    one = adapter.build_graph(template, GenerationRequest(Task.image_to_video, frames=9, inputs=refs), 1,
+                              {"reference_1": "a.png"}, adapter.setting_values(template), info)
+    assert "12" not in one and "11" not in one and one["20"]["inputs"]["images"] == ["10", 0]
+    two = adapter.build_graph(template, GenerationRequest(Task.image_to_video, frames=9, inputs=refs * 2), 1,
+                              {"reference_1": "a.png", "reference_2": "b.png"}, adapter.setting_values(template), info)
+    assert two["20"]["inputs"]["images"] == ["12", 0] and two["11"]["inputs"]["image"] == "b.png"
