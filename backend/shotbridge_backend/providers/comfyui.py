@@ -1239,11 +1239,14 @@ def _prune(graph: dict[str, Any], start: str, info: dict[str, Any], template: Te
 
 def _bypass_node(graph: dict[str, Any], node_id: str, input_name: str) -> None:
     """Take a node out of the graph as ComfyUI's bypass does: its consumers read its input's source instead."""
-    source = graph.pop(node_id)["inputs"][input_name]
-    for node in graph.values():
-        for name, value in node["inputs"].items():
+    node = graph.pop(node_id, None)
+    if node is None or not _is_link(node["inputs"].get(input_name)):  # already pruned with another missing image
+        return
+    source = node["inputs"][input_name]
+    for consumer in graph.values():
+        for name, value in consumer["inputs"].items():
             if _is_link(value) and str(value[0]) == node_id:
-                node["inputs"][name] = list(source)
+                consumer["inputs"][name] = list(source)
 
 
 def _pick_frames(items: list[Any], n: int, first: bool, last: bool) -> list[Any]:
