@@ -19,7 +19,7 @@ from live import backend_on_comfyui
 from PIL import Image
 
 from shotbridge.errors import JobFailed, ValidationFailed
-from shotbridge.models import JobStatus
+from shotbridge.models import DataKind, JobStatus
 from shotbridge.timeline_upload import upload_timeline
 from shotbridge_backend.demo import sample_movie
 from shotbridge_backend.providers.comfyui_templates import official_workflow
@@ -414,20 +414,178 @@ def test_fill_gap_with_a_character_and_no_neighbour_runs_wan_vace_reference_to_v
     assert facts["reproduce"]["template"] == "image_to_video_vace_ref2v" and facts["reproduce"]["references_used"]
 
 
-def test_extend_shot_with_references_keeps_the_shot_s_frame_where_no_template_takes_both(world, casting):
-    client, fake, _movie, _root = world
+VACE_REF = "image_to_video_vace_flf2v_reference"
+# the derived template's graph: the official first/last-frame one plus the reference and the frame size
+ADDED = {"200": "LoadImage", "201": "PrimitiveInt", "202": "PrimitiveInt"}
+
+
+def same_picture(data: bytes, path: Path) -> bool:
+    with Image.open(io.BytesIO(data)) as sent, Image.open(path) as photo:
+        a = np.asarray(sent.convert("RGB"), np.float32) / 255
+        b = np.asarray(photo.convert("RGB"), np.float32) / 255
+    return a.shape == b.shape and float(np.abs(a - b).mean()) < 0.01
+
+
+def test_extend_shot_with_a_character_runs_wan_vace_from_the_shot_s_frame_with_the_bible_reference(world, casting):
+    client, fake, _movie, root = world
     project, sent = casting
-    fake.seed_images.update({9400: _photo("obama/obama1.jpg")})
-    since = len(fake.requests)
+    fake.seed_images.update({9400: _photo("biden/biden2.jpg"), 9401: _photo("obama/obama-720p.jpg")})
+    since, uploads = len(fake.requests), len(fake.uploads)
     job = client.run(project.id, "extend_shot", {"timeline": sent.sha256, "media": sent.media, "frames_after": 3,
-                                                 "characters": ["Obama"], "seed": 9400})
+                                                 "characters": ["Obama"], "seed": 9400, "prompt": "he turns"})
     assert job.status == JobStatus.succeeded
-    (graph,) = posted(fake, since)
-    assert graph["50"]["class_type"] == "WanFirstLastFrameToVideo" and "52" in graph  # conditioned on the shot
+    first, second = posted(fake, since)  # the wrong face, then the right one
+    assert (first["3"]["inputs"]["seed"], second["3"]["inputs"]["seed"]) == (9400, 9401)
+    # no last frame: its ImageBatch nodes 145 and 155 are bypassed and its LoadImage 147 pruned
+    expected = {k: v for k, v in official_nodes("video_wan_vace_flf2v").items() if k not in {"145", "155", "147"}}
+    assert {k: v["class_type"] for k, v in second.items()} == {**expected, **ADDED}
+    vace = second["49"]["inputs"]
+    assert vace["control_video"] == ["150", 0] and second["156"]["inputs"]["image"] == ["153", 0]
+    assert vace["reference_image"] == ["200", 0] and second["58"]["inputs"]["trim_amount"] == ["49", 3]
+    assert second["151"]["inputs"]["images"] == ["150", 0]  # the official preview shows what is sent
+    assert (second["131"]["inputs"]["value"], second["171"]["inputs"]["value"]) == (5, 4)  # the frame, then 4
+    assert (second["201"]["inputs"]["value"], second["202"]["inputs"]["value"]) == (320, 240)
+    assert second["6"]["inputs"]["text"] == "he turns"
+    files = {u["filename"]: u["data"] for u in fake.uploads[uploads:]}
+    shot_last = np.asarray(Image.open(io.BytesIO(files[second["144"]["inputs"]["image"]])).convert("RGB"),
+                           np.float32) / 255
+    assert np.abs(shot_last - plate(root / "performer.mp4", 4)).mean() < 0.02  # the shot's last frame
+    bible = [FACES / "obama" / "obama.jpg", FACES / "obama" / "obama2.jpg"]
+    assert any(same_picture(files[second["200"]["inputs"]["image"]], photo) for photo in bible)
+    (outcome,) = job.result["shots"]
+    assert outcome["identity"]["passed"] is True and outcome["identity"]["attempts"] == 2
     _timeline, clip = ai_clip(client, project.id, job)
     facts = clip.metadata["shotbridge"]
-    assert facts["reproduce"]["template"] == "image_to_video" and facts["reproduce"]["references_left_out"] == 2  # both of the bible's photos
-    assert facts["identity"]["passed"] is True
+    reproduce = facts["reproduce"]
+    assert reproduce["template"] == VACE_REF and reproduce["references_used"] == 1
+    assert "references_left_out" not in reproduce
+    assert "video_wan_vace_flf2v" in reproduce["derived_from"] and facts["identity"]["passed"] is True
+    assert facts["model"] == "wan2.1_vace_14B_fp16.safetensors" and clip.source_range.duration.value == 3
+
+
+def test_fill_gap_between_two_shots_with_a_character_runs_wan_vace_from_both_frames_and_the_reference(world,
+                                                                                                     casting):
+    client, fake, movie, _root = world
+    project, _sent = casting
+    timeline = otio.schema.Timeline(name="cut")
+    track = otio.schema.Track(name="V1")
+    available = otio.opentime.TimeRange(T(0, RATE), T(48, RATE))
+    for name, start in (("sh010", 0), (None, 0), ("sh020", 24)):
+        rng = otio.opentime.TimeRange(T(start, RATE), T(12, RATE))
+        track.append(otio.schema.Gap(source_range=rng) if name is None else otio.schema.Clip(
+            name=name, source_range=rng, media_reference=otio.schema.ExternalReference(str(movie), available)))
+    timeline.tracks.append(track)
+    sent = upload_timeline(client, project.id, timeline)
+    fake.seed_images.update({9500: _photo("kit_harington/john1.jpeg"), 9501: _photo("obama/obama1.jpg")})
+    since, uploads = len(fake.requests), len(fake.uploads)
+    job = client.run(project.id, "fill_gap", {"timeline": sent.sha256, "media": sent.media, "characters": ["Obama"],
+                                              "prompt": "he crosses the bridge", "seed": 9500})
+    assert job.status == JobStatus.succeeded
+    graphs = posted(fake, since)
+    assert [g["3"]["inputs"]["seed"] for g in graphs] == [9500, 9501]
+    graph = graphs[1]
+    assert {k: v["class_type"] for k, v in graph.items()} == {**official_nodes("video_wan_vace_flf2v"), **ADDED}
+    assert graph["49"]["inputs"]["control_video"] == ["145", 0] and graph["49"]["inputs"]["reference_image"] == \
+        ["200", 0]
+    assert (graph["131"]["inputs"]["value"], graph["171"]["inputs"]["value"]) == (13, 11)  # 4k+1, the run between
+    files = {u["filename"]: u["data"] for u in fake.uploads[uploads:]}
+    frame = {k: np.asarray(Image.open(io.BytesIO(files[graph[k]["inputs"]["image"]])).convert("RGB"), np.float32)
+             / 255 for k in ("144", "147")}
+    assert np.abs(frame["144"] - plate(movie, 11)).mean() < 0.01  # sh010's last
+    assert np.abs(frame["147"] - plate(movie, 24)).mean() < 0.01  # sh020's first
+    bible = [FACES / "obama" / "obama.jpg", FACES / "obama" / "obama2.jpg"]
+    assert any(same_picture(files[graph["200"]["inputs"]["image"]], photo) for photo in bible)
+    (outcome,) = job.result["shots"]
+    assert outcome["identity"]["passed"] is True and outcome["identity"]["attempts"] == 2
+    _timeline, clip = ai_clip(client, project.id, job)
+    reproduce = clip.metadata["shotbridge"]["reproduce"]
+    assert reproduce["template"] == VACE_REF and reproduce["references_used"] == 1
+    assert "references_left_out" not in reproduce and clip.source_range.duration.value == 12
+
+
+def test_a_lone_last_frame_leads_the_grey_run_into_it_and_the_reference_rides_along(comfy, make_session,
+                                                                                       tmp_path):
+    """fill_gap with only the shot after the gap: the first frame's ImageBatch nodes pass the grey run on, so the
+    control video is the run then the frame, and the masks keep only that frame; run on the double."""
+    from shotbridge_backend.providers.base import GenerationRequest, InputImage, Task
+    from shotbridge_backend.providers.comfyui import ComfyUIProvider
+
+    fake = comfy()
+    adapter = ComfyUIProvider("gpu", {"url": fake.url})
+    assert adapter.health() == ""
+    report = {t.name: t for t in adapter.template_report()}[VACE_REF]
+    assert report.available and report.source == "built-in, derived from official video_wan_vace_flf2v"
+    models = {m.name: m for m in report.models}
+    assert set(models) == {"wan2.1_vace_14B_fp16.safetensors", "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+                           "wan_2.1_vae.safetensors", "Wan21_CausVid_14B_T2V_lora_rank32.safetensors"}
+    assert models["wan2.1_vace_14B_fp16.safetensors"].folder == "diffusion_models"
+    assert all(m.present and m.url.startswith("https://huggingface.co/") for m in models.values())
+    last = _photo("biden/biden2.jpg")
+    for name, picture in (("last.png", last), ("ref.png", _photo("obama/obama.jpg"))):
+        Image.fromarray((picture * 255).astype(np.uint8)).save(tmp_path / name)
+    request = GenerationRequest(Task.image_to_video, prompt="x", frames=9, width=240, height=112, seed=3,
+                                inputs=[InputImage("last_frame", tmp_path / "last.png", DataKind.plate),
+                                        InputImage("reference", tmp_path / "ref.png", DataKind.reference)])
+    template = adapter.choose_template(request)
+    assert template.name == VACE_REF
+    info = json.loads(RECORD.read_text())
+    graph = adapter.build_graph(template, request, 3, {"last_frame": "last.png", "reference": "ref.png"},
+                                adapter.setting_values(template), info)
+    assert not {"144", "150", "153"} & set(graph)  # the first frame and the batches that needed it
+    assert graph["145"]["inputs"]["image1"] == ["149", 0] and graph["155"]["inputs"]["image1"] == ["149", 0]
+    assert (graph["131"]["inputs"]["value"], graph["171"]["inputs"]["value"]) == (9, 8)  # 8 grey, then the frame
+    assert graph["146"]["inputs"]["width"] == ["201", 0] and graph["201"]["inputs"]["value"] == 240
+
+    since = len(fake.requests)
+    out = adapter.generate(request, make_session(adapter)[0])
+    (sent,) = posted(fake, since)
+    assert sent["145"]["inputs"]["image1"] == ["149", 0] and "144" not in sent
+    (movie,) = out.files  # SaveVideo's MPEG-4
+    capture, frames = cv2.VideoCapture(str(movie)), []
+    while (read := capture.read())[0]:
+        frames.append(read[1][:, :, ::-1].astype(np.float32) / 255)
+    capture.release()
+    assert len(frames) == 9 and out.reproduce["references_used"] == 1
+    from servers.comfyui import _upscale_center
+
+    end = _upscale_center(last, 240, 112)
+    assert np.abs(frames[-1] - end).mean() < 0.05  # it ends on the frame given
+    assert np.abs(frames[0] - end).mean() > 0.05  # and starts generated
+
+
+@pytest.mark.parametrize(("bypass", "optional", "error"), [
+    ({"145": "image9"}, True, "bypasses node '145' to its input 'image9', which is not a linked input"),
+    ({"999": "image1"}, True, "bypasses node '999'"),
+    ({"145": "image1"}, False, "only an optional image can bypass nodes"),
+])
+def test_a_bypass_that_does_not_fit_the_graph_is_named(tmp_path, bypass, optional, error):
+    from shotbridge_backend.providers.comfyui import WORKFLOWS, TemplateError, load_template
+
+    doc = json.loads((WORKFLOWS / f"{VACE_REF}.json").read_text())
+    doc["inputs"]["last_frame"].update(bypass=bypass, optional=optional)
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    with pytest.raises(TemplateError, match=f"injection point 'last_frame'.*{re.escape(error)}"):
+        load_template(tmp_path / "t.json")
+
+
+def test_without_wan_vace_a_character_s_extension_runs_without_the_references_and_says_so(comfy, make_session,
+                                                                                           tmp_path):
+    """A server that cannot run the reference template falls back to the Wan 2.1 first/last-frame template."""
+    from shotbridge_backend.providers.base import GenerationRequest, InputImage, Task
+    from shotbridge_backend.providers.comfyui import ComfyUIProvider
+
+    fake = comfy(missing=("WanVaceToVideo",))
+    adapter = ComfyUIProvider("gpu", {"url": fake.url})
+    assert adapter.health() == ""
+    assert "WanVaceToVideo" in adapter.template_problems[VACE_REF]
+    Image.new("RGB", (64, 32), (90, 120, 30)).save(tmp_path / "f.png")
+    Image.fromarray((_photo("obama/obama.jpg") * 255).astype(np.uint8)).save(tmp_path / "r.png")
+    request = GenerationRequest(Task.image_to_video, frames=5, width=64, height=32, seed=1,
+                                inputs=[InputImage("first_frame", tmp_path / "f.png", DataKind.plate),
+                                        InputImage("reference", tmp_path / "r.png", DataKind.reference)])
+    assert adapter.choose_template(request, healthy=False).name == VACE_REF  # what it would run with VACE
+    out = adapter.generate(request, make_session(adapter)[0])
+    assert out.reproduce["template"] == "image_to_video" and out.reproduce["references_left_out"] == 1
 
 
 # -- stills, and a template without the injection point an operation needs --------------------------------------
@@ -503,7 +661,8 @@ def test_a_studio_template_without_the_injection_point_is_named_and_nothing_is_s
 
 
 @pytest.mark.parametrize("name", ["image_edit", "video_edit", "outpaint_video", "outpaint", "video_inpaint",
-                                  "image_to_video_vace_flf2v", "image_to_video_vace_ref2v"])
+                                  "image_to_video_vace_flf2v", "image_to_video_vace_ref2v",
+                                  "image_to_video_vace_flf2v_reference"])
 def test_each_new_built_in_template_fits_the_real_comfyui_0_3_64_apart_from_model_files(name):
     """Against the recorded /object_info of a real ComfyUI 0.3.64 (no model files installed there): every node
     class, input and injection point exists; what is left is only the model files to download."""
@@ -514,3 +673,26 @@ def test_each_new_built_in_template_fits_the_real_comfyui_0_3_64_apart_from_mode
     problem = check_template(template, json.loads(RECORD.read_text()), values)
     model = r"\w+ '[^']+' is not on this ComfyUI \(it has: [^)]*\); set \w+ in providers.toml or install it"
     assert re.fullmatch(f"template {name}: {model}(; {model})*", problem), problem
+
+
+def test_the_documented_phantom_recipe_fits_the_real_0_3_64_and_bypasses_its_batch_for_one_reference(tmp_path):
+    """docs/recipes/image_to_video_phantom.json: a studio template, not a built-in (no official Phantom workflow in
+    0.1.95); every class and input exists on the recorded server, only model files are left to set."""
+    from shotbridge_backend.providers.base import GenerationRequest, InputImage, Task
+    from shotbridge_backend.providers.comfyui import ComfyUIProvider, check_template, load_template
+
+    template = load_template(Path(__file__).resolve().parents[2] / "docs/recipes/image_to_video_phantom.json")
+    adapter = ComfyUIProvider("gpu", {"url": "http://127.0.0.1:9"})
+    info = json.loads(RECORD.read_text())
+    problem = check_template(template, info, adapter.setting_values(template))
+    assert "unet_name 'set video_model in providers.toml' is not on this ComfyUI" in problem
+    model = r"\w+ '[^']+' is not on this ComfyUI \(it has: [^)]*\); set \w+ in providers.toml or install it"
+    assert re.fullmatch(f"template image_to_video_phantom: {model}(; {model})*", problem), problem
+    Image.new("RGB", (8, 8)).save(tmp_path / "r.png")
+    refs = [InputImage("reference", tmp_path / "r.png", DataKind.reference)]
+    one = adapter.build_graph(template, GenerationRequest(Task.image_to_video, frames=9, inputs=refs), 1,
+                              {"reference_1": "a.png"}, adapter.setting_values(template), info)
+    assert "12" not in one and "11" not in one and one["20"]["inputs"]["images"] == ["10", 0]
+    two = adapter.build_graph(template, GenerationRequest(Task.image_to_video, frames=9, inputs=refs * 2), 1,
+                              {"reference_1": "a.png", "reference_2": "b.png"}, adapter.setting_values(template), info)
+    assert two["20"]["inputs"]["images"] == ["12", 0] and two["11"]["inputs"]["image"] == "b.png"

@@ -120,6 +120,9 @@ class Point:
     optional: bool = False  # image points only: when the request lacks it, the nodes that need it are pruned
     step: int = 1  # numbers are rounded up to base + k * step (Wan wants length = 4k + 1, latents 8 px)
     base: int = 0
+    # optional images only: (node, input) pairs bypassed when it is not given, as ComfyUI bypasses a node: what
+    # linked to the node links to that input's source instead (an ImageBatch that loses one end of its batch)
+    bypass: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -281,7 +284,22 @@ def _point(where: str, prompt: dict[str, Any], name: str, spec: Any) -> Point:
     step, base = spec.get("step", 1), spec.get("base", 0)
     if not isinstance(step, int) or step < 1 or not isinstance(base, int) or base < 0:
         raise TemplateError(f"{where}: injection point '{name}': step must be a positive integer, base >= 0")
-    return Point(name, node, input_name, kind, optional, step, base)
+    return Point(name, node, input_name, kind, optional, step, base, _bypass(where, prompt, name, spec, optional))
+
+
+def _bypass(where: str, prompt: dict[str, Any], name: str, spec: dict[str, Any],
+            optional: bool) -> tuple[tuple[str, str], ...]:
+    bypass = spec.get("bypass", {})
+    if not isinstance(bypass, dict) or not all(isinstance(v, str) for v in bypass.values()):
+        raise TemplateError(f"{where}: injection point '{name}': 'bypass' must map node ids to the input each "
+                            "passes on ({\"145\": \"image1\"})")
+    if bypass and not optional:
+        raise TemplateError(f"{where}: injection point '{name}': only an optional image can bypass nodes")
+    for node_id, input_name in bypass.items():
+        if not _is_link((prompt.get(str(node_id)) or {}).get("inputs", {}).get(input_name)):
+            raise TemplateError(f"{where}: injection point '{name}' bypasses node '{node_id}' to its input "
+                                f"'{input_name}', which is not a linked input of a node in the prompt")
+    return tuple((str(k), v) for k, v in bypass.items())
 
 
 def _setting(where: str, prompt: dict[str, Any], name: str, spec: Any) -> Setting:
@@ -700,18 +718,21 @@ class ComfyUIProvider(ProviderAdapter):
         else:
             candidates = [t for t in self.templates.values() if t.task == request.task]
         fits = [t for t in candidates if t.required_roles() <= provided <= t.image_roles()]
-        if not fits and REFERENCE in provided and provided - {REFERENCE}:
-            # References condition; the frames and mattes are the request. No template takes both here (Wan VACE's
-            # official workflows take a reference or first/last frames, not both): run without the references
-            # (the identity gate still holds the result to the bible; reproduce says they were left out). A
-            # request of references alone (a character's new image) never runs without them.
-            fits = [t for t in candidates if t.required_roles() <= provided - {REFERENCE} <= t.image_roles()]
+        checked = healthy and not name
+        if REFERENCE in provided and provided - {REFERENCE} and not any(
+                not (checked and self.template_problems.get(t.name)) for t in fits):
+            # References condition; the frames and mattes are the request. When no template that takes both can
+            # run here (image_to_video_vace_flf2v_reference needs Wan VACE), run without the references (the
+            # identity gate still holds the result to the bible; reproduce says they were left out). A request of
+            # references alone (a character's new image) never runs without them.
+            fits += [t for t in candidates if t.required_roles() <= provided - {REFERENCE} <= t.image_roles()
+                     and t not in fits]
         if not fits:
             shown = "; ".join(f"{t.name} takes {', '.join(sorted(t.image_points())) or 'no images'}"
                               for t in candidates)
             raise ProviderError(f"{self.name} has no {request.task.value} template for inputs "
                                 f"{', '.join(sorted(provided)) or '(none)'} ({shown}); register one that takes them")
-        if healthy and not name:  # a template this server cannot run is passed over while another one fits
+        if checked:  # a template this server cannot run is passed over while another one fits
             healthy = [t for t in fits if not self.template_problems.get(t.name)]
             if not healthy:
                 raise ProviderUnavailable(f"{self.name}: no {request.task.value} template for these inputs can "
@@ -775,8 +796,10 @@ class ComfyUIProvider(ProviderAdapter):
             "fps": request.fps, "count": max(1, request.count), **request.values, **uploads,
         }
         frames_point = template.points.get("frames")
-        if request.frames and frames_point is not None:  # the run of frames between the two ends, at least one
-            wanted["frames_between"] = max(1, _round_up(request.frames, frames_point.step, frames_point.base) - 2)
+        if request.frames and frames_point is not None:  # the run of frames beside the ends given, at least one
+            ends = sum(1 for end in (FIRST_FRAME, LAST_FRAME) if end in uploads) if any(
+                p.bypass for p in template.points.values()) else 2  # without bypasses both ends are in the graph
+            wanted["frames_between"] = max(1, _round_up(request.frames, frames_point.step, frames_point.base) - ends)
         for point in template.points.values():
             value = wanted.get(point.name)
             if value is None:
@@ -792,6 +815,8 @@ class ComfyUIProvider(ProviderAdapter):
             if point.type in FILE_TYPES and point.name not in uploads:
                 if not point.optional:
                     raise ProviderError(f"{self.name}: template {template.name} needs a {point.name} input")
+                for node_id, input_name in point.bypass:
+                    _bypass_node(graph, node_id, input_name)
                 _prune(graph, point.node, info, template)
         return graph
 
@@ -1210,6 +1235,18 @@ def _prune(graph: dict[str, Any], start: str, info: dict[str, Any], template: Te
                             "image input; mark fewer images optional or give the input")
     for node_id in removed:
         graph.pop(node_id, None)
+
+
+def _bypass_node(graph: dict[str, Any], node_id: str, input_name: str) -> None:
+    """Take a node out of the graph as ComfyUI's bypass does: its consumers read its input's source instead."""
+    node = graph.pop(node_id, None)
+    if node is None or not _is_link(node["inputs"].get(input_name)):  # already pruned with another missing image
+        return
+    source = node["inputs"][input_name]
+    for consumer in graph.values():
+        for name, value in consumer["inputs"].items():
+            if _is_link(value) and str(value[0]) == node_id:
+                consumer["inputs"][name] = list(source)
 
 
 def _pick_frames(items: list[Any], n: int, first: bool, last: bool) -> list[Any]:

@@ -145,6 +145,12 @@ def ui_template(path: Path, doc: dict[str, Any], *, builtin: bool = False) -> Te
             node["inputs"][spec["input"]] = spec.get("default", UNBOUND)
     for out in doc.get("outputs") or []:
         standin.setdefault(str(out), {"class_type": "?", "inputs": {}})
+    for spec in (doc.get("inputs") or {}).values():  # nodes an optional image bypasses: a linked input each
+        bypass = spec.get("bypass") if isinstance(spec, dict) else None
+        for node_id, input_name in (bypass or {}).items() if isinstance(bypass, dict) else ():
+            if isinstance(input_name, str):
+                node = standin.setdefault(str(node_id), {"class_type": "?", "inputs": {}})
+                node["inputs"][input_name] = [str(node_id), 0]
     template = template_from_doc({**doc, "prompt": standin or {"-": {"class_type": "?", "inputs": {}}}}, where,
                                  builtin=builtin)
     return replace(template, prompt={}, ui=UiSource(doc, workflow, origin))
