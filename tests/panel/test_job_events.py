@@ -54,3 +54,22 @@ def test_the_standalone_window_shows_a_finished_job_in_its_status_bar(qtbot):
     vm._on_event(job(JobStatus.failed))
     assert window.statusBar().currentMessage() == "Error: ShotBridge: echo failed: no reason given"
     vm.close()
+
+
+def test_a_job_that_ended_between_events_is_told_once_when_the_list_is_refreshed():
+    """The backend's job list can be the first to say a job ended (its stream broke, or the list came first):
+    the end is still told once and its results fetched."""
+    host = FileHost()
+    told: list = []
+    host.shows.append(lambda text, level: told.append((level, text)))
+    vm = PanelViewModel(lambda: None, host=host, project="p")
+    fetched: list[str] = []
+    vm._background = lambda work, done, topic, **kw: fetched.append(topic)  # no backend: record the fetch
+    vm.state.jobs["j"] = job(JobStatus.running, 0.5)
+    vm.state.job_shots["j"] = ["sh010"]
+    vm._set_jobs([job(JobStatus.succeeded, 1.0)])
+    vm._set_jobs([job(JobStatus.succeeded, 1.0)])  # the next refresh: nothing new
+    vm._on_event(job(JobStatus.succeeded, 1.0))  # the stream's own end, arriving last
+    assert vm.state.jobs["j"].status == JobStatus.succeeded
+    assert [level for level, _ in told] == ["info"] and fetched == ["results"]
+    vm.close()

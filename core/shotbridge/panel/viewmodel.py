@@ -433,7 +433,13 @@ class PanelViewModel:
         self._on_event(job)  # a cancel's answer is one more state of the job: the same rules apply
 
     def _set_jobs(self, jobs: list[Job]) -> None:
+        known = self.state.jobs
         self.state.jobs = {j.id: j for j in jobs}
+        for job in jobs:  # a job that ended between its last event and this list is told and fetched, once
+            before = known.get(job.id)
+            if before is not None and not before.status.terminal and job.status.terminal:
+                self.state.jobs[job.id] = before
+                self._on_event(job)
 
     # -- masks (mask.py checks them, qt_mask.py paints them) --------------------------------------------
 
