@@ -20,7 +20,7 @@ from qtpy.QtTest import QTest  # noqa: E402
 from shotbridge.models import JobStatus  # noqa: E402
 from shotbridge.panel.host import FileHost  # noqa: E402
 from shotbridge.panel.mask import MaskError, ShotFrame, fit, prepare, shot_frame  # noqa: E402
-from shotbridge.panel.qt_mask import MaskPainter, QtImaging, _decode_cv2, decode_frame, is_blank  # noqa: E402
+from shotbridge.panel.qt_mask import MaskPainter, QtImaging, decode_frame, is_blank  # noqa: E402
 from shotbridge.panel.qt_view import ShotBridgePanel  # noqa: E402
 from shotbridge.panel.viewmodel import PanelViewModel  # noqa: E402
 
@@ -127,14 +127,16 @@ def test_one_mask_is_checked_against_every_shot(tmp_path, qapp):
         prepare(wide, shots, imaging, tmp_path / "out")
 
 
-def test_shot_frame_and_movie_decode(tmp_path, qapp):
+def test_shot_frame_and_movie_decode(tmp_path, qapp, monkeypatch):
     movie = face_movie(tmp_path / "sh010.mp4")
     frame = shot_frame(timeline_of(movie).find_clips()[0])
     assert frame.path == movie and frame.index == 2 and frame.movie
     image = decode_frame(frame)
     assert (image.width(), image.height()) == (640, 360)
     assert QtImaging().frame_size(frame) == (640, 360)
-    by_cv2 = _decode_cv2(frame)  # the decoder used where PyAV is not installed gives the same frame
+    with monkeypatch.context() as m:  # where PyAV is not installed, OpenCV gives the same frame
+        m.setitem(__import__("sys").modules, "av", None)
+        by_cv2 = decode_frame(frame)
     assert (by_cv2.width(), by_cv2.height()) == (640, 360)
     assert abs(QtGui.qGray(by_cv2.pixel(320, 100)) - QtGui.qGray(image.pixel(320, 100))) < 12
     with pytest.raises(MaskError, match="not at"):

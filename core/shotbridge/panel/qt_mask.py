@@ -13,7 +13,9 @@ from pathlib import Path
 
 from qtpy import QtCore, QtGui, QtWidgets
 
+from .frames import FrameError, read_frame
 from .mask import MaskError, ShotFrame, Size
+from .qt_frames import qimage
 
 OVERLAY = QtGui.QColor(255, 60, 40)  # the mask's colour over the frame
 OVERLAY_OPACITY = 0.55
@@ -39,49 +41,10 @@ def decode_frame(frame: ShotFrame) -> QtGui.QImage:
     if not frame.movie:
         return read_image(frame.path)
     try:
-        import av  # noqa: F401
-    except ImportError:
-        return _decode_cv2(frame)
-    return _decode_av(frame)
-
-
-def _decode_av(frame: ShotFrame) -> QtGui.QImage:
-    import av
-
-    try:
-        with av.open(str(frame.path)) as container:
-            stream = container.streams.video[0]
-            rate = float(stream.average_rate or stream.guessed_rate or 24)
-            target = frame.index / rate
-            if frame.index and stream.time_base:
-                container.seek(int(target / stream.time_base), stream=stream, backward=True)
-            picture = None
-            for picture in container.decode(stream):
-                if picture.time is None or picture.time >= target - 0.5 / rate:
-                    break
-            if picture is None:
-                raise MaskError(f"{frame.path.name} has no video frames to paint on.")
-            rgb = picture.reformat(format="rgb24")
-            plane = rgb.planes[0]
-            return QtGui.QImage(bytes(plane), rgb.width, rgb.height, plane.line_size,
-                                QtGui.QImage.Format_RGB888).copy()
-    except (av.FFmpegError, IndexError) as exc:
-        raise MaskError(f"Cannot decode {frame.path.name} ({exc}): convert it to a common movie format.") from exc
-
-
-def _decode_cv2(frame: ShotFrame) -> QtGui.QImage:
-    import cv2
-
-    capture = cv2.VideoCapture(str(frame.path))
-    try:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, frame.index)
-        ok, pixels = capture.read()
-    finally:
-        capture.release()
-    if not ok:
-        raise MaskError(f"Cannot decode frame {frame.index} of {frame.path.name}: convert it to a common format.")
-    h, w = pixels.shape[:2]
-    return QtGui.QImage(pixels.data, w, h, pixels.strides[0], QtGui.QImage.Format_BGR888).copy()
+        return qimage(read_frame(frame.path, frame.index))
+    except FrameError as exc:
+        raise MaskError(f"Cannot decode the frame of {frame.clip} ({exc}): convert it to a common movie format."
+                        ) from None
 
 
 def grey_of(image: QtGui.QImage) -> QtGui.QImage:

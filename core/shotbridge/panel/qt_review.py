@@ -10,6 +10,8 @@ from pathlib import Path
 
 from qtpy import QtCore, QtGui, QtWidgets
 
+from .frames import MOVIES, STILLS, read_frame
+from .qt_frames import qimage
 from .review import MODES, ReviewState
 
 CACHE_FRAMES = 48  # decoded frames kept per view: a scrub back and forth over a shot stays instant
@@ -22,67 +24,20 @@ SOURCE_COLOUR, TAKE_COLOUR = "#5fa8ff", "#f0a030"
 
 
 def decode(path: Path, index: int, movies: dict) -> QtGui.QImage:
-    """Frame `index` of a still or a movie as a QImage; raises with the reason when it cannot."""
+    """Frame `index` of a still or a movie as a QImage; raises with the reason when it cannot. Stills go
+    through Qt (which turns a photo by its EXIF orientation), movies through panel/frames.py, kept open in
+    `movies` while the view scrubs."""
     if not path.is_file():
         raise FileNotFoundError(f"{path.name} is not on disk")
-    if path.suffix.lower() in {".mov", ".mp4", ".m4v", ".mkv", ".avi", ".mxf", ".webm"}:
-        return _movie_frame(path, index, movies)
-    reader = QtGui.QImageReader(str(path))
-    reader.setAutoTransform(True)
-    image = reader.read()
-    if image.isNull():
-        raise ValueError(f"cannot read {path.name}: {reader.errorString()}")
-    return image
-
-
-def _movie_frame(path: Path, index: int, movies: dict) -> QtGui.QImage:
-    try:
-        import av
-    except ImportError:  # PyAV is optional: OpenCV reads the common movies too
-        return _cv2_frame(path, index)
-    container = movies.get(path)
-    if container is None:
-        container = movies[path] = av.open(str(path))
-    stream = container.streams.video[0]
-    rate = stream.average_rate or stream.guessed_rate or 24
-    target = float(index) / float(rate)
-    # seek to the keyframe at or before the frame, then decode forward to it
-    container.seek(int(target / stream.time_base) if stream.time_base else 0, stream=stream, backward=True)
-    last = None
-    for frame in container.decode(stream):
-        last = frame
-        if frame.time is not None and frame.time + 0.5 / float(rate) >= target:
-            break
-    if last is None:
-        raise ValueError(f"{path.name} has no frame {index}")
-    rgb = last.to_ndarray(format="rgb24")
-    return _qimage(rgb)
-
-
-def _cv2_frame(path: Path, index: int) -> QtGui.QImage:
-    try:
-        import cv2
-    except ImportError as exc:
-        raise ValueError(f"cannot decode {path.name}: neither PyAV nor OpenCV is installed in this Python "
-                         "(pip install av)") from exc
-
-    cap = cv2.VideoCapture(str(path))
-    try:
-        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, bgr = cap.read()
-    finally:
-        cap.release()
-    if not ok:
-        raise ValueError(f"OpenCV cannot read frame {index} of {path.name}")
-    return _qimage(bgr[:, :, ::-1])
-
-
-def _qimage(rgb) -> QtGui.QImage:
-    import numpy as np
-
-    rgb = np.ascontiguousarray(rgb)
-    h, w = rgb.shape[:2]
-    return QtGui.QImage(rgb.data, w, h, 3 * w, QtGui.QImage.Format_RGB888).copy()  # copy: own the pixels
+    if path.suffix.lower() not in MOVIES:
+        reader = QtGui.QImageReader(str(path))
+        reader.setAutoTransform(True)
+        image = reader.read()
+        if not image.isNull():
+            return image
+        if path.suffix.lower() not in STILLS:  # EXR, DPX: no Qt plugin, so PyAV reads them
+            raise ValueError(f"cannot read {path.name}: {reader.errorString()}")
+    return qimage(read_frame(path, index, containers=movies))
 
 
 class FrameDecoder(QtCore.QObject):

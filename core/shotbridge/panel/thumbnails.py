@@ -1,6 +1,6 @@
 """Small pictures of a clip's media at a frame, made off the main thread and cached on disk.
 
-Decoding goes through PyAV (movies and stills alike: ffmpeg reads PNG, JPEG, TIFF and EXR), else OpenCV;
+Decoding goes through panel/frames.py (PyAV for movies and stills alike, EXR included; else OpenCV);
 the picture is written as a PNG under `<cache>/thumbnails/` keyed by path, size, mtime and frame, so a
 second request costs a file read. A file that cannot be decoded gives a `Thumbnail` with no picture and the
 reason, which a view draws as a placeholder - never a blank cell.
@@ -23,12 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..watcher import Dispatcher, call_now
+from .frames import FrameError, read_frame
 
 log = logging.getLogger(__name__)
 WIDTH = 160
-STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff", ".dpx", ".bmp", ".tga"}
-
-NO_DECODER = "no decoder installed"  # a host without PyAV or OpenCV (Blender) decodes itself
 
 
 @dataclass(frozen=True)
@@ -132,92 +130,15 @@ class Thumbnailer:
 def make_thumbnail(media: Path, frame: int, width: int, target: Path) -> Path:
     """Decode `frame` (0-based in the file; ignored for a still) of `media`, scale it to `width` and write
     a PNG at `target` (atomically). Raises ThumbnailError with the reason when there is no picture."""
-    if not media.is_file():
-        raise ThumbnailError(f"file not found: {media.name}" if media.name else "no media file")
-    if media.stat().st_size == 0:
-        raise ThumbnailError(f"empty file: {media.name}")
     try:
-        import av  # noqa: F401
-    except ImportError:
-        w, h, rgb = _decode_cv2(media, frame, width)
-    else:
-        w, h, rgb = _decode_av(media, frame, width)
+        picture = read_frame(media, frame, width)
+    except FrameError as exc:
+        raise ThumbnailError(str(exc)) from None
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_suffix(f".{threading.get_ident()}.part")
-    part.write_bytes(png_bytes(w, h, rgb))
+    part.write_bytes(png_bytes(picture.width, picture.height, picture.rgb))
     part.replace(target)
     return target
-
-
-def _scaled(w: int, h: int, width: int) -> tuple[int, int]:
-    height = max(2, round(h * width / max(w, 1)))
-    return width, height + height % 2
-
-
-def _decode_av(media: Path, frame: int, width: int) -> tuple[int, int, bytes]:
-    import av
-
-    try:
-        container = av.open(str(media))
-    except av.error.InvalidDataError:
-        raise ThumbnailError(f"cannot read {media.name}: not a picture or movie, or truncated") from None
-    except av.error.FFmpegError as exc:
-        raise ThumbnailError(f"cannot open {media.name}: {exc.strerror or exc}") from None
-    with container:
-        if not container.streams.video:
-            raise ThumbnailError(f"no video stream in {media.name}")
-        stream = container.streams.video[0]
-        codec = stream.codec_context
-        if codec is None or not codec.name:
-            raise ThumbnailError(f"unknown codec in {media.name}")
-        picked = None
-        rate = float(stream.average_rate or stream.guessed_rate or 24)
-        target_time = frame / rate
-        try:
-            if frame > 0 and stream.time_base is not None:
-                container.seek(int(target_time / stream.time_base), stream=stream, backward=True)
-            for decoded in container.decode(stream):
-                picked = decoded
-                if decoded.time is None or decoded.time >= target_time - 0.5 / rate:
-                    break
-        except av.error.FFmpegError as exc:
-            if picked is None:
-                raise ThumbnailError(f"cannot decode {media.name} ({codec.name}): {exc.strerror or exc}") from None
-        if picked is None:
-            raise ThumbnailError(f"no picture in {media.name} (truncated or empty movie?)")
-        w, h = _scaled(picked.width, picked.height, width)
-        rgb = picked.reformat(width=w, height=h, format="rgb24")
-        plane = rgb.planes[0]
-        data, stride = bytes(plane), plane.line_size
-        if stride != w * 3:
-            data = b"".join(data[y * stride:y * stride + w * 3] for y in range(h))
-        return w, h, data
-
-
-def _decode_cv2(media: Path, frame: int, width: int) -> tuple[int, int, bytes]:
-    try:
-        import cv2
-    except ImportError:
-        raise ThumbnailError(f"{NO_DECODER} (install PyAV: pip install av)") from None
-    if media.suffix.lower() in STILL_SUFFIXES:
-        image = cv2.imread(str(media), cv2.IMREAD_COLOR)
-    else:
-        cap = cv2.VideoCapture(str(media))
-        try:
-            if not cap.isOpened():
-                raise ThumbnailError(f"cannot open {media.name}")
-            if frame > 0:
-                cap.set(cv2.CAP_PROP_POS_FRAMES, frame)
-            ok, image = cap.read()
-            image = image if ok else None
-        finally:
-            cap.release()
-    if image is None:
-        raise ThumbnailError(f"cannot decode {media.name}")
-    h, w = image.shape[:2]
-    w2, h2 = _scaled(w, h, width)
-    image = cv2.cvtColor(cv2.resize(image, (w2, h2), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
-    return w2, h2, image.tobytes()
 
 
 def png_bytes(width: int, height: int, rgb: bytes) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import bpy
 
-from shotbridge.panel.thumbnails import NO_DECODER
+from shotbridge.panel.frames import NO_DECODER
 
 MAX_ROWS = 30  # rows drawn; a sidebar redraws often and each row is several widgets
 MOVIES = {".mov", ".mp4", ".m4v", ".mkv", ".avi", ".mxf", ".webm"}
