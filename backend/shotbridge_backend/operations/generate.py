@@ -274,6 +274,24 @@ def shot_rate(shot: TimelineShot) -> float:
 # -- per-frame operations: inpaint, remove_background ------------------------------------------------------
 
 
+def shots_to_generate(ctx: JobContext, params: ShotParams) -> tuple[otio.schema.Timeline, list[TimelineShot]]:
+    """The job's timeline and its shots to work on, refused before anything is sent when a shot has no
+    frames or more than params.max_frames."""
+    timeline = load_timeline(ctx, params.timeline)
+    shots = shots_of(ctx, timeline, params.media, params.shots or None)
+    empty = [s.name for s in shots if s.end_frame <= s.start_frame]
+    if empty:
+        raise OperationError(f"Shot(s) {', '.join(empty)} have no frames (zero duration); there is nothing to "
+                             "send. Give them a duration or leave them out of params.shots.", field="params.shots")
+    too_long = [f"{s.name} ({s.end_frame - s.start_frame})" for s in shots
+                if s.end_frame - s.start_frame > params.max_frames]
+    if too_long:
+        raise OperationError(f"Shot(s) {', '.join(too_long)} have more frames than max_frames "
+                             f"({params.max_frames}); each frame is a provider request. Trim the shot, or "
+                             "raise max_frames.", field="params.max_frames")
+    return timeline, shots
+
+
 class PerFrame(Generative):
     """Each frame of each shot through the provider; the frames come back as a take on the clip."""
 
@@ -286,19 +304,7 @@ class PerFrame(Generative):
         return []
 
     def run(self, ctx: JobContext, params: ShotParams) -> GenerationResult:
-        timeline = load_timeline(ctx, params.timeline)
-        shots = shots_of(ctx, timeline, params.media, params.shots or None)
-        empty = [s.name for s in shots if s.end_frame <= s.start_frame]
-        if empty:
-            raise OperationError(f"Shot(s) {', '.join(empty)} have no frames (zero duration); there is nothing to "
-                                 "send. Give them a duration or leave them out of params.shots.",
-                                 field="params.shots")
-        too_long = [f"{s.name} ({s.end_frame - s.start_frame})" for s in shots
-                    if s.end_frame - s.start_frame > params.max_frames]
-        if too_long:
-            raise OperationError(f"Shot(s) {', '.join(too_long)} have more frames than max_frames "
-                                 f"({params.max_frames}); each frame is a provider request. Trim the shot, or "
-                                 "raise max_frames.", field="params.max_frames")
+        timeline, shots = shots_to_generate(ctx, params)
         self.check_shots(params, shots)
         extra = self.inputs(ctx, params)
         refs = {s.name: references(ctx, params, s.characters) for s in shots}

@@ -29,10 +29,11 @@ from .generate import (
     check_before_sending,
     open_shot,
     shot_rate,
+    shots_to_generate,
     write_frame,
 )
 from .identity_gate import IdentityGate, failing_warning, gated
-from .timeline_input import load_timeline, shots_of, timeline_output
+from .timeline_input import timeline_output
 from .video_takes import store_take, write_movie
 
 GRID = 16  # Wan's frame sizes are multiples of 16
@@ -126,16 +127,7 @@ class Reframe(Generative):
     def run(self, ctx: JobContext, params: ReframeParams) -> GenerationResult:
         from ..vision.frames import StillSource
 
-        timeline = load_timeline(ctx, params.timeline)
-        shots = shots_of(ctx, timeline, params.media, params.shots or None)
-        empty = [s.name for s in shots if s.end_frame <= s.start_frame]
-        if empty:
-            raise OperationError(f"Shot(s) {', '.join(empty)} have no frames (zero duration); nothing to reframe.",
-                                 field="params.shots")
-        long = [s.name for s in shots if s.end_frame - s.start_frame > params.max_frames]
-        if long:
-            raise OperationError(f"Shot(s) {', '.join(long)} have more frames than max_frames ({params.max_frames})."
-                                 " Trim them, or raise max_frames.", field="params.max_frames")
+        timeline, shots = shots_to_generate(ctx, params)
         ratio = params.ratio()
         plans = []
         for shot in shots:  # every shot's framing is checked before anything is sent

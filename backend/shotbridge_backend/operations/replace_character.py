@@ -32,10 +32,11 @@ from .generate import (
     image_type,
     open_shot,
     shot_rate,
+    shots_to_generate,
     write_frame,
 )
 from .identity_gate import IdentityGate, failing_warning, gated
-from .timeline_input import TimelineShot, load_timeline, shots_of, timeline_output
+from .timeline_input import TimelineShot, timeline_output
 from .video_takes import store_take, write_movie
 
 SAMPLES = 8  # frames of the shot searched for faces when the matte is computed
@@ -65,16 +66,7 @@ class ReplaceCharacter(Generative):
         return kinds
 
     def run(self, ctx: JobContext, params: ReplaceCharacterParams) -> GenerationResult:
-        timeline = load_timeline(ctx, params.timeline)
-        shots = shots_of(ctx, timeline, params.media, params.shots or None)
-        empty = [s.name for s in shots if s.end_frame <= s.start_frame]
-        if empty:
-            raise OperationError(f"Shot(s) {', '.join(empty)} have no frames (zero duration); nothing to replace.",
-                                 field="params.shots")
-        long = [s.name for s in shots if s.end_frame - s.start_frame > params.max_frames]
-        if long:
-            raise OperationError(f"Shot(s) {', '.join(long)} have more frames than max_frames ({params.max_frames})."
-                                 " Trim them, or raise max_frames.", field="params.max_frames")
+        timeline, shots = shots_to_generate(ctx, params)
         gate = IdentityGate.for_job(ctx, [params.character])  # refuses a character with no reference photo
         (_name, ref_sha), *_ = ctx.references([params.character])
         reference = InputImage(REFERENCE, ctx.asset_path(ref_sha), DataKind.reference, ref_sha)

@@ -7,7 +7,6 @@ opened.
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 
 from shotbridge.exchange.facts import IdentityFacts
 
-from .report import CSS, _e, _thumb
+from .report import _e, _thumb, write_page
 
 GATE_CSS = """
 section.take{background:var(--panel);border:1px solid var(--line);border-radius:10px;margin:0 0 18px;
@@ -86,23 +85,11 @@ def write_identity_report(entries: list[GateEntry], out_dir: str | Path, title: 
     tiles = (f'<div class="tiles"><div class="tile"><small>generated</small><b>{len(entries)}</b></div>'
              f'<div class="tile ok"><small>passed</small><b>{len(entries) - failing}</b></div>'
              f'<div class="tile {"bad" if failing else "ok"}"><small>failing</small><b>{failing}</b></div></div>')
-    now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    page = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}{GATE_CSS}</style></head>'
-        f'<body><header><h1>ShotBridge <span>· {_e(title)}</span></h1><div class="meta">generated {now}</div>'
-        f'</header><main>{tiles}{"".join(_entry_html(e) for e in entries)}</main><footer>The identity gate scores '
-        "what a provider generated with the face engine of check_consistency: distance is the worst character's "
-        "face-embedding distance to its nearest bible reference, score is 1 − d²/4. A take passes when every "
-        "character is within the threshold; red: delivered although it never did.</footer></body></html>"
-    )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / filename
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_page(out_dir, filename, title, tiles + "".join(_entry_html(e) for e in entries),
+                      "The identity gate scores what a provider generated with the face engine of "
+                      "check_consistency: distance is the worst character's face-embedding distance to its nearest "
+                      "bible reference, score is 1 − d²/4. A take passes when every character is within the "
+                      "threshold; red: delivered although it never did.", css=GATE_CSS)
 
 
 __all__ = ["GateEntry", "write_identity_report"]

@@ -374,15 +374,21 @@ def write_report(
     body = []
     for r in map(_parse, results):
         body.append(_consistency_html(r, media) if isinstance(r, ConsistencyResult) else _look_html(r, media))
+    return write_page(out_dir, filename, title, "".join(body),
+                      "Similarity is 1 − d²/4 of the face-embedding distance d; a face is the character when d "
+                      "is within the threshold. Red: a face that should be the expected character is not. Amber: "
+                      "frames where an expected character could not be judged (no face, too small, turned away, "
+                      "blurred).")
+
+
+def write_page(out_dir: str | Path, filename: str, title: str, main: str, footer: str, css: str = "") -> Path:
+    """One self-contained HTML report page (ShotBridge's header and style), written atomically."""
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     page = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head><body>'
-        f'<header><h1>ShotBridge <span>· {_e(title)}</span></h1><div class="meta">generated {now}</div></header>'
-        f"<main>{''.join(body)}</main><footer>Similarity is 1 − d²/4 of the face-embedding distance d; "
-        "a face is the character when d is within the threshold. Red: a face that should be the expected "
-        "character is not. Amber: frames where an expected character could not be judged (no face, too small, "
-        "turned away, blurred).</footer></body></html>"
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}{css}</style></head>'
+        f'<body><header><h1>ShotBridge <span>· {_e(title)}</span></h1><div class="meta">generated {now}</div>'
+        f"</header><main>{main}</main><footer>{footer}</footer></body></html>"
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
