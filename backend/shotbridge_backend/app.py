@@ -62,6 +62,7 @@ from .runner import to_job
 from .service import Backend
 from .settings import BackendSettings
 from .store import StoreError
+from .url_checks import NulRefused
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -97,6 +98,13 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     async def refuse(exc: BodyTooLarge, scope, receive, send):
         await _too_large(exc, scope["path"])(scope, receive, send)
 
+    async def refuse_nul(where: str, scope, receive, send):
+        detail = (f"The request's {where} holds a NUL character (%00, \\u0000), which no name, text, filter or "
+                  "id may contain. Remove it and send the request again.")
+        await _problem_response(Problem(title="Bad request", status=400, detail=detail,
+                                        instance=scope["path"].replace("\x00", "%00")))(scope, receive, send)
+
+    app.add_middleware(NulRefused, refuse=refuse_nul)  # inside the body limit, which hands on whole bodies
     app.add_middleware(JsonBodyLimit, limit=settings.max_json_bytes, refuse=refuse)
     _install_routes(app)
     app.include_router(characters.router)

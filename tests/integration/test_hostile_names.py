@@ -158,3 +158,22 @@ def test_the_client_refuses_output_names_that_are_not_plain_or_differ_only_in_ca
         admin.download_outputs(job(f"{mark}.png", f"{mark.lower()}.png"), tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # checked before writing
     assert _escaped([tmp_path, Path("/tmp")], mark) == []
+
+
+def test_a_nul_in_a_url_is_refused_alike_on_every_database(server, admin, project):
+    """PostgreSQL text cannot hold a NUL (found by the OpenAPI fuzz test as a 500 on ?name=%00): every backend
+    answers 400 naming it, before any route or query runs."""
+    import requests
+
+    headers = {"Authorization": f"Bearer {admin.token}"}
+    for url, where in ((f"{server.url}/v1/projects/{project.id}/timelines?name=%00", "query"),
+                       (f"{server.url}/v1/projects/{project.id}/characters/a%00b", "path")):
+        response = requests.get(url, headers=headers, timeout=10)
+        assert response.status_code == 400, (url, response.text)
+        assert f"request's {where} holds a NUL character" in response.json()["detail"]
+    for path, body in ((f"/v1/projects/{project.id}/characters", {"name": "Mara\x00", "notes": ""}),
+                       (f"/v1/projects/{project.id}/jobs", {"operation": "echo", "params": {"message": "a\x00b"}})):
+        response = requests.post(server.url + path, json=body, headers=headers, timeout=10)
+        assert response.status_code == 400, (path, response.text)
+        assert "request's body holds a NUL character" in response.json()["detail"]
+    assert admin.timelines(project.id) == [] and admin.characters(project.id) == []  # nothing stored, all well
