@@ -24,7 +24,7 @@ from shotbridge.panel.qt_mask import MaskPainter, QtImaging, decode_frame, is_bl
 from shotbridge.panel.qt_view import ShotBridgePanel  # noqa: E402
 from shotbridge.panel.viewmodel import PanelViewModel  # noqa: E402
 
-FACES = Path("/work/shared/faces")
+FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 FACE = FACES / "obama" / "obama-720p.jpg"  # 1280x720
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "panel-screenshots"
 

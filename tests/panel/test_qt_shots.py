@@ -27,7 +27,7 @@ from shotbridge.panel.qt_shots import NAME_COL, STATUS_COL, THUMB_COL  # noqa: E
 from shotbridge.panel.viewmodel import PanelViewModel  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "panel-screenshots"
-FACES = sorted(Path("/work/shared/faces").glob("*/*.jpg"))
+FACES = sorted((Path(__file__).resolve().parents[2].parent / "shared" / "faces").glob("*/*.jpg"))
 RT = otio.opentime.RationalTime
 
 
@@ -69,7 +69,7 @@ class RecordingHost(FileHost):
 def cut(tmp_path):
     """The first 10 events of a real grading EDL (CDL per event), each shot pointing at a movie of a face;
     shot 3 at a truncated movie, shot 2 drifting twice, shot 5 with a generated take."""
-    timeline = as_timeline(untrusted.read(Path("/work/shared/corpus/edl/pycmx_cdl_example01.edl")).timeline)
+    timeline = as_timeline(untrusted.read(Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "edl" / "pycmx_cdl_example01.edl").timeline)
     track = timeline.video_tracks()[0]
     clips = list(track.find_clips())
     for clip in clips[10:]:

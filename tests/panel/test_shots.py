@@ -15,7 +15,7 @@ from shotbridge.panel.host import FileHost
 from shotbridge.panel.shots import media_of, shot_rows
 from shotbridge.panel.viewmodel import PanelViewModel
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 RT = otio.opentime.RationalTime
 
 
