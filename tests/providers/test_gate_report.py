@@ -5,26 +5,19 @@ score, threshold, attempts and face model, a failing one marked."""
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from pathlib import Path
 
-import numpy as np
 import opentimelineio as otio
 import pytest
 from live import backend_on_comfyui
-from PIL import Image
+from sample_media import FACES, photo
 
 from shotbridge.models import JobStatus, ProjectPolicy
 from shotbridge.timeline_upload import upload_timeline
 from shotbridge_backend.demo import sample_movie
 
-FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 pytestmark = pytest.mark.skipif(not FACES.exists(), reason="../shared/faces is not beside the checkout")
 RATE = 24
 T = otio.opentime.RationalTime
-
-
-def photo(relative: str) -> np.ndarray:
-    return np.asarray(Image.open(FACES / relative).convert("RGB"), np.float32) / 255.0
 
 
 class Sections(HTMLParser):

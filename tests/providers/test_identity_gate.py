@@ -5,27 +5,21 @@ take that never passes marked as failing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import opentimelineio as otio
 import pytest
 from live import backend_on_comfyui
 from PIL import Image
+from sample_media import FACES, gap_cut, photo
 
 from shotbridge.errors import JobFailed, ValidationFailed
 from shotbridge.models import JobStatus, ProjectPolicy
 from shotbridge.timeline_upload import upload_timeline
 from shotbridge_backend.demo import sample_movie
 
-FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 pytestmark = pytest.mark.skipif(not FACES.exists(), reason="../shared/faces is not beside the checkout")
 RATE = 24
 T = otio.opentime.RationalTime
-
-
-def photo(relative: str) -> np.ndarray:
-    return np.asarray(Image.open(FACES / relative).convert("RGB"), np.float32) / 255.0
 
 
 @pytest.fixture(scope="module")
@@ -178,14 +172,7 @@ def test_inpaint_naming_a_character_gates_every_frame_and_marks_a_take_that_fail
 def test_fill_gap_with_a_character_keeps_the_best_of_its_attempts(world, project):
     _backend, client, fake, root = world
     movie = sample_movie(root / "fill.mp4", seconds_per_shot=1.0, size=(320, 240))
-    timeline = otio.schema.Timeline(name="cut")
-    track = otio.schema.Track(name="V1")
-    available = otio.opentime.TimeRange(T(0, RATE), T(48, RATE))
-    for name, start in (("sh010", 0), (None, 0), ("sh020", 24)):
-        rng = otio.opentime.TimeRange(T(start, RATE), T(4, RATE))
-        track.append(otio.schema.Gap(source_range=rng) if name is None else otio.schema.Clip(
-            name=name, source_range=rng, media_reference=otio.schema.ExternalReference(str(movie), available)))
-    timeline.tracks.append(track)
+    timeline = gap_cut(movie, 4)
     sent = upload_timeline(client, project.id, timeline)
     # three attempts: a stranger, nobody (no face), the character
     fake.seed_images.update({7000: photo("lin_manuel_miranda/lin-manuel-miranda.png"),

@@ -17,6 +17,7 @@ import opentimelineio as otio
 import pytest
 from live import backend_on_comfyui
 from PIL import Image
+from sample_media import FACES, gap_cut, photo
 
 from shotbridge.errors import JobFailed, ValidationFailed
 from shotbridge.models import DataKind, JobStatus
@@ -28,7 +29,6 @@ from shotbridge_backend.providers.comfyui_ui import to_api
 RATE = 24
 T = otio.opentime.RationalTime
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-FACES = SHARED / "faces"
 RECORD = SHARED / "comfyui" / "object_info-v0.3.64.json"
 
 
@@ -152,7 +152,7 @@ def test_edit_shot_with_a_character_regenerates_the_wrong_face_and_keeps_the_rig
     project = client.create_project("edit-gate")
     client.add_character(project.id, "Obama", [FACES / "obama" / "obama.jpg", FACES / "obama" / "obama2.jpg"])
     sent = upload_timeline(client, project.id, cut(movie, frames=5))
-    fake.seed_images.update({8000: _photo("biden/biden2.jpg"), 8001: _photo("obama/obama-720p.jpg")})
+    fake.seed_images.update({8000: photo("biden/biden2.jpg"), 8001: photo("obama/obama-720p.jpg")})
     since = len(fake.requests)
     job = client.run(project.id, "edit_shot", {"timeline": sent.sha256, "media": sent.media, "prompt": "relight "
                                                "from the left", "characters": ["Obama"], "seed": 8000})
@@ -163,10 +163,6 @@ def test_edit_shot_with_a_character_regenerates_the_wrong_face_and_keeps_the_rig
     assert job.result["warnings"] == []
     take = take_of(client, project.id, job, "sh010", outcome["take"])
     assert take.metadata["shotbridge"]["identity"]["passed"] is True
-
-
-def _photo(relative: str) -> np.ndarray:
-    return np.asarray(Image.open(FACES / relative).convert("RGB"), np.float32) / 255.0
 
 
 def test_reframe_outpaints_2_39_to_16_9_keeping_the_source_where_the_framing_says(world):
@@ -264,11 +260,11 @@ def test_the_new_operations_are_listed_with_their_parameters(world):
 # -- replace_character ---------------------------------------------------------------------------------------
 
 
-def face_plate(path: Path, photo: str, frames: int = 5, size: tuple[int, int] = (320, 240)) -> Path:
+def face_plate(path: Path, face: str, frames: int = 5, size: tuple[int, int] = (320, 240)) -> Path:
     """A live-action stand-in: a performer's photograph as a short movie."""
     from servers.comfyui import _upscale_center
 
-    still = (_upscale_center(_photo(photo), *size) * 255).astype(np.uint8)
+    still = (_upscale_center(photo(face), *size) * 255).astype(np.uint8)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), RATE, size)
     for _ in range(frames):
         writer.write(np.ascontiguousarray(still[:, :, ::-1]))
@@ -292,7 +288,7 @@ def casting(world):
 def test_replace_character_regenerates_the_performer_s_matte_with_the_bible_character(world, casting):
     client, fake, _movie, _root = world
     project, sent = casting
-    fake.seed_images.update({9100: _photo("biden/biden2.jpg"), 9101: _photo("obama/obama-720p.jpg")})
+    fake.seed_images.update({9100: photo("biden/biden2.jpg"), 9101: photo("obama/obama-720p.jpg")})
     since, uploads = len(fake.requests), len(fake.uploads)
     job = client.run(project.id, "replace_character", {"timeline": sent.sha256, "media": sent.media,
                                                        "character": "Obama", "prompt": "he looks up",
@@ -357,14 +353,7 @@ def ai_clip(client, project, job) -> tuple[otio.schema.Timeline, otio.schema.Cli
 def test_fill_gap_between_two_shots_runs_wan_vace_first_last_frame(world):
     client, fake, movie, _root = world
     project = client.create_project("fill-vace")
-    timeline = otio.schema.Timeline(name="cut")
-    track = otio.schema.Track(name="V1")
-    available = otio.opentime.TimeRange(T(0, RATE), T(48, RATE))
-    for name, start in (("sh010", 0), (None, 0), ("sh020", 24)):
-        rng = otio.opentime.TimeRange(T(start, RATE), T(12, RATE))
-        track.append(otio.schema.Gap(source_range=rng) if name is None else otio.schema.Clip(
-            name=name, source_range=rng, media_reference=otio.schema.ExternalReference(str(movie), available)))
-    timeline.tracks.append(track)
+    timeline = gap_cut(movie, 12)
     sent = upload_timeline(client, project.id, timeline)
     since, uploads = len(fake.requests), len(fake.uploads)
     job = client.run(project.id, "fill_gap", {"timeline": sent.sha256, "media": sent.media, "prompt": "a bridge",
@@ -398,7 +387,7 @@ def test_fill_gap_with_a_character_and_no_neighbour_runs_wan_vace_reference_to_v
     track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(T(0, RATE), T(6, RATE))))
     timeline.tracks.append(track)
     sent = upload_timeline(client, project.id, timeline)
-    fake.seed_images.update({9300: _photo("kit_harington/john1.jpeg"), 9301: _photo("obama/obama1.jpg")})
+    fake.seed_images.update({9300: photo("kit_harington/john1.jpeg"), 9301: photo("obama/obama1.jpg")})
     since = len(fake.requests)
     job = client.run(project.id, "fill_gap", {"timeline": sent.sha256, "media": sent.media, "characters": ["Obama"],
                                               "prompt": "he walks in", "seed": 9300})
@@ -429,7 +418,7 @@ def same_picture(data: bytes, path: Path) -> bool:
 def test_extend_shot_with_a_character_runs_wan_vace_from_the_shot_s_frame_with_the_bible_reference(world, casting):
     client, fake, _movie, root = world
     project, sent = casting
-    fake.seed_images.update({9400: _photo("biden/biden2.jpg"), 9401: _photo("obama/obama-720p.jpg")})
+    fake.seed_images.update({9400: photo("biden/biden2.jpg"), 9401: photo("obama/obama-720p.jpg")})
     since, uploads = len(fake.requests), len(fake.uploads)
     job = client.run(project.id, "extend_shot", {"timeline": sent.sha256, "media": sent.media, "frames_after": 3,
                                                  "characters": ["Obama"], "seed": 9400, "prompt": "he turns"})
@@ -467,16 +456,9 @@ def test_fill_gap_between_two_shots_with_a_character_runs_wan_vace_from_both_fra
                                                                                                      casting):
     client, fake, movie, _root = world
     project, _sent = casting
-    timeline = otio.schema.Timeline(name="cut")
-    track = otio.schema.Track(name="V1")
-    available = otio.opentime.TimeRange(T(0, RATE), T(48, RATE))
-    for name, start in (("sh010", 0), (None, 0), ("sh020", 24)):
-        rng = otio.opentime.TimeRange(T(start, RATE), T(12, RATE))
-        track.append(otio.schema.Gap(source_range=rng) if name is None else otio.schema.Clip(
-            name=name, source_range=rng, media_reference=otio.schema.ExternalReference(str(movie), available)))
-    timeline.tracks.append(track)
+    timeline = gap_cut(movie, 12)
     sent = upload_timeline(client, project.id, timeline)
-    fake.seed_images.update({9500: _photo("kit_harington/john1.jpeg"), 9501: _photo("obama/obama1.jpg")})
+    fake.seed_images.update({9500: photo("kit_harington/john1.jpeg"), 9501: photo("obama/obama1.jpg")})
     since, uploads = len(fake.requests), len(fake.uploads)
     job = client.run(project.id, "fill_gap", {"timeline": sent.sha256, "media": sent.media, "characters": ["Obama"],
                                               "prompt": "he crosses the bridge", "seed": 9500})
@@ -520,8 +502,8 @@ def test_a_lone_last_frame_leads_the_grey_run_into_it_and_the_reference_rides_al
                            "wan_2.1_vae.safetensors", "Wan21_CausVid_14B_T2V_lora_rank32.safetensors"}
     assert models["wan2.1_vace_14B_fp16.safetensors"].folder == "diffusion_models"
     assert all(m.present and m.url.startswith("https://huggingface.co/") for m in models.values())
-    last = _photo("biden/biden2.jpg")
-    for name, picture in (("last.png", last), ("ref.png", _photo("obama/obama.jpg"))):
+    last = photo("biden/biden2.jpg")
+    for name, picture in (("last.png", last), ("ref.png", photo("obama/obama.jpg"))):
         Image.fromarray((picture * 255).astype(np.uint8)).save(tmp_path / name)
     request = GenerationRequest(Task.image_to_video, prompt="x", frames=9, width=240, height=112, seed=3,
                                 inputs=[InputImage("last_frame", tmp_path / "last.png", DataKind.plate),
@@ -579,7 +561,7 @@ def test_without_wan_vace_a_character_s_extension_runs_without_the_references_an
     assert adapter.health() == ""
     assert "WanVaceToVideo" in adapter.template_problems[VACE_REF]
     Image.new("RGB", (64, 32), (90, 120, 30)).save(tmp_path / "f.png")
-    Image.fromarray((_photo("obama/obama.jpg") * 255).astype(np.uint8)).save(tmp_path / "r.png")
+    Image.fromarray((photo("obama/obama.jpg") * 255).astype(np.uint8)).save(tmp_path / "r.png")
     request = GenerationRequest(Task.image_to_video, frames=5, width=64, height=32, seed=1,
                                 inputs=[InputImage("first_frame", tmp_path / "f.png", DataKind.plate),
                                         InputImage("reference", tmp_path / "r.png", DataKind.reference)])
