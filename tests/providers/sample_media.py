@@ -30,3 +30,13 @@ def gap_cut(movie: Path, frames: int) -> otio.schema.Timeline:
     timeline = otio.schema.Timeline(name="cut")
     timeline.tracks.append(track)
     return timeline
+
+
+def one_shot_cut(movie: Path, name: str, frames: int) -> otio.schema.Timeline:
+    """One shot: the movie's first `frames` frames at 24 fps (the movie holds 48)."""
+    t = otio.opentime.RationalTime
+    timeline = otio.schema.Timeline(name="cut")
+    timeline.tracks.append(otio.schema.Track(name="V1", children=[otio.schema.Clip(
+        name=name, source_range=otio.opentime.TimeRange(t(0, RATE), t(frames, RATE)),
+        media_reference=otio.schema.ExternalReference(str(movie), otio.opentime.TimeRange(t(0, RATE), t(48, RATE))))]))
+    return timeline

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import opentimelineio as otio
 import pytest
 from live import backend_on_comfyui
-from sample_media import FACES, photo
+from sample_media import FACES, one_shot_cut, photo
 
 from shotbridge.models import JobStatus, ProjectPolicy
 from shotbridge.timeline_upload import upload_timeline
@@ -89,12 +89,7 @@ def test_a_failing_image_is_marked_in_the_report_with_its_verdict(world):
 def test_a_passing_extension_take_is_in_the_report_with_its_template(world):
     client, fake, project, root = world
     movie = sample_movie(root / "plates.mp4", seconds_per_shot=1.0, size=(320, 240))
-    timeline = otio.schema.Timeline(name="cut")
-    track = otio.schema.Track(name="V1")
-    track.append(otio.schema.Clip(name="sh010", source_range=otio.opentime.TimeRange(T(0, RATE), T(24, RATE)),
-                                  media_reference=otio.schema.ExternalReference(
-                                      str(movie), available_range=otio.opentime.TimeRange(T(0, RATE), T(48, RATE)))))
-    timeline.tracks.append(track)
+    timeline = one_shot_cut(movie, "sh010", 24)
     sent = upload_timeline(client, project, timeline)
     fake.seed_images.update({8100: photo("obama/obama1.jpg")})
     job = client.run(project, "extend_shot", {"timeline": sent.sha256, "media": sent.media, "frames_after": 2,

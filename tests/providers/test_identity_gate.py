@@ -10,7 +10,7 @@ import opentimelineio as otio
 import pytest
 from live import backend_on_comfyui
 from PIL import Image
-from sample_media import FACES, gap_cut, photo
+from sample_media import FACES, gap_cut, one_shot_cut, photo
 
 from shotbridge.errors import JobFailed, ValidationFailed
 from shotbridge.models import JobStatus, ProjectPolicy
@@ -109,12 +109,7 @@ def test_a_reference_photo_with_no_face_never_enters_the_bible(world, project):
 def test_extend_shot_with_a_character_is_gated_and_the_take_carries_the_verdict(world, project):
     _backend, client, fake, root = world
     movie = sample_movie(root / "plates.mp4", seconds_per_shot=1.0, size=(320, 240))
-    timeline = otio.schema.Timeline(name="cut")
-    track = otio.schema.Track(name="V1")
-    track.append(otio.schema.Clip(name="sh010", source_range=otio.opentime.TimeRange(T(0, RATE), T(24, RATE)),
-                                  media_reference=otio.schema.ExternalReference(
-                                      str(movie), available_range=otio.opentime.TimeRange(T(0, RATE), T(48, RATE)))))
-    timeline.tracks.append(track)
+    timeline = one_shot_cut(movie, "sh010", 24)
     sent = upload_timeline(client, project.id, timeline)
     fake.seed_images.update({4000: photo("rose_leslie/img1.jpg"), 4001: photo("obama/obama1.jpg")})
     job = client.run(project.id, "extend_shot", {"timeline": sent.sha256, "media": sent.media, "frames_after": 3,
@@ -137,12 +132,7 @@ def test_extend_shot_with_a_character_is_gated_and_the_take_carries_the_verdict(
 def test_inpaint_naming_a_character_gates_every_frame_and_marks_a_take_that_fails(world, project):
     _backend, client, fake, root = world
     movie = sample_movie(root / "inpaint.mp4", seconds_per_shot=1.0, size=(320, 240))
-    timeline = otio.schema.Timeline(name="cut")
-    track = otio.schema.Track(name="V1")
-    track.append(otio.schema.Clip(name="sh030", source_range=otio.opentime.TimeRange(T(0, RATE), T(2, RATE)),
-                                  media_reference=otio.schema.ExternalReference(
-                                      str(movie), available_range=otio.opentime.TimeRange(T(0, RATE), T(48, RATE)))))
-    timeline.tracks.append(track)
+    timeline = one_shot_cut(movie, "sh030", 2)
     sent = upload_timeline(client, project.id, timeline)
     mask = root / "mask.png"
     Image.fromarray(np.full((240, 320), 255, np.uint8)).save(mask)
