@@ -55,6 +55,24 @@ def request(seed: int) -> GenerationRequest:
     return GenerationRequest(Task.text_to_image, prompt="a lighthouse", width=64, height=48, seed=seed)
 
 
+def at_once(count: int, work) -> list[Exception]:
+    """work(0) .. work(count - 1), each on its own thread at the same time; what they raised."""
+    errors: list[Exception] = []
+
+    def run(i: int) -> None:
+        try:
+            work(i)
+        except Exception as exc:  # reported to the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors
+
+
 class QueueWatch:
     """The most prompts each double ever held at once (running + waiting), sampled until stopped."""
 
@@ -80,20 +98,9 @@ def test_jobs_spread_over_the_pool_one_prompt_per_server(boxes, make_session):
     a, b = boxes(class_seconds={"KSampler": 0.3}), boxes(class_seconds={"KSampler": 0.3})
     adapter = pool(a, b)
     sessions = [make_session(adapter)[0] for _ in range(6)]
-    results, errors = {}, []
+    results = {}
     watch = QueueWatch(a, b)
-
-    def run(i: int) -> None:
-        try:
-            results[i] = adapter.generate(request(i), sessions[i])
-        except Exception as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = at_once(6, lambda i: results.__setitem__(i, adapter.generate(request(i), sessions[i])))
     most = watch.stop()
     assert not errors
     assert len(results) == 6 and all(r.files for r in results.values())
@@ -180,20 +187,8 @@ def test_workers_sharing_the_pool_claim_servers_on_redis(boxes, make_session, re
     for adapter in workers:
         adapter.share_claims(redis_url)
     jobs = [(workers[i % 2], make_session(workers[i % 2])[0]) for i in range(6)]
-    errors: list[Exception] = []
     watch = QueueWatch(a, b)
-
-    def run(i: int) -> None:
-        try:
-            jobs[i][0].generate(request(i), jobs[i][1])
-        except Exception as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = at_once(6, lambda i: jobs[i][0].generate(request(i), jobs[i][1]))
     assert not errors
     assert watch.stop() == [1, 1]
     assert len(a.fake.executed) + len(b.fake.executed) == 6
