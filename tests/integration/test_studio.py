@@ -155,13 +155,19 @@ def test_cancel_through_one_replica_reaches_the_job_on_its_worker(studio, projec
     assert one.run(project.id, "echo", {"message": "after"}).result == {"message": "after"}
 
 
-def test_a_row_the_broker_never_got_is_run(studio, project):
-    """The API replica died between committing the job and sending it: the sweeper hands it over."""
+def queued_row(studio, project, params: str, handed_over: bool = False) -> str:
+    """A queued echo job written straight into the database, as an API replica commits it; its id."""
     job_id = uuid.uuid4().hex
     studio.sql("INSERT INTO jobs (id, project_id, request_digest, operation, params, provider, status, progress, "
-               "message, outputs, attempts, cancel_requested, token_id, created_at) VALUES (:id, :p, '', 'echo', "
-               "'{\"message\": \"orphan\"}', 'local', 'queued', 0, 'queued', '[]', 0, false, '', now() at time zone "
-               "'utc')", id=job_id, p=project.id)
+               "message, outputs, attempts, cancel_requested, token_id, created_at, enqueued_at) VALUES (:id, :p, "
+               "'', 'echo', :params, 'local', 'queued', 0, 'queued', '[]', 0, false, '', now() at time zone 'utc', "
+               + ("now() at time zone 'utc')" if handed_over else "NULL)"), id=job_id, p=project.id, params=params)
+    return job_id
+
+
+def test_a_row_the_broker_never_got_is_run(studio, project):
+    """The API replica died between committing the job and sending it: the sweeper hands it over."""
+    job_id = queued_row(studio, project, '{"message": "orphan"}')
     final = studio.client(studio.two).wait(job_id)
     assert final.status == JobStatus.succeeded and final.result == {"message": "orphan"}
 
@@ -169,12 +175,8 @@ def test_a_row_the_broker_never_got_is_run(studio, project):
 def test_a_worker_of_another_version_refuses_the_job(studio, project):
     from shotbridge_backend.studio import TASK, celery_app
 
-    job_id = uuid.uuid4().hex
     # handed over just now (enqueued_at set), so the sweeper leaves it to the message sent below
-    studio.sql("INSERT INTO jobs (id, project_id, request_digest, operation, params, provider, status, progress, "
-               "message, outputs, attempts, cancel_requested, token_id, created_at, enqueued_at) VALUES (:id, :p, "
-               "'', 'echo', '{}', 'local', 'queued', 0, 'queued', '[]', 0, false, '', now() at time zone 'utc', "
-               "now() at time zone 'utc')", id=job_id, p=project.id)
+    job_id = queued_row(studio, project, "{}", handed_over=True)
     app = celery_app(studio.broker, "shotbridge")
     app.send_task(TASK, kwargs={"job_id": job_id, "version": "0.0.0-other"}, queue="shotbridge")
     client = studio.client(studio.one)
