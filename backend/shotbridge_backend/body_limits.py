@@ -46,13 +46,18 @@ class JsonBodyLimit:
             if seen > self.limit:  # a chunked body that never said its length
                 return await self.refuse(BodyTooLarge(self.limit, self.setting), scope, receive, send)
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        replayed = False
+        return await self.app(scope, replaying(body, receive), send)
 
-        async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return body
-            return await receive()
 
-        return await self.app(scope, replay, send)
+def replaying(message: dict, receive):
+    """An ASGI receive that gives `message` (a body already read) first, then what `receive` gives."""
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return message
+        return await receive()
+
+    return replay

@@ -8,6 +8,8 @@ import json
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from .body_limits import replaying
+
 
 def nul_in(scope) -> str | None:
     """Where the request's URL holds a NUL: "path", "query", or None."""
@@ -28,6 +30,16 @@ def holds_nul(value: Any) -> bool:
     return False
 
 
+def body_holds_nul(body: bytes) -> bool:
+    """Whether a JSON body holds a NUL in any key or string; a body that is not JSON is the route's to refuse."""
+    if b"\\u0000" not in body:  # the cheap test first: JSON writes a NUL as \u0000
+        return False
+    try:
+        return holds_nul(json.loads(body))
+    except ValueError:
+        return False
+
+
 class NulRefused:
     """ASGI middleware: `refuse(where, scope, receive, send)` answers a request whose URL or JSON body holds a
     NUL. Install it inside JsonBodyLimit, which hands on a JSON body whole, in one message."""
@@ -42,22 +54,9 @@ class NulRefused:
         if where is None and scope["method"] not in ("GET", "HEAD") and b"json" in dict(scope["headers"]).get(
                 b"content-type", b""):
             message = await receive()
-            body = message.get("body", b"")
-            if b"\\u0000" in body:  # the cheap test first: a NUL in JSON is always written as \u0000
-                try:
-                    where = "body" if holds_nul(json.loads(body)) else None
-                except ValueError:
-                    pass  # not JSON: the route says so
-            sent = False
-
-            async def replay():
-                nonlocal sent
-                if not sent:
-                    sent = True
-                    return message
-                return await receive()
-
-            receive = replay
+            if body_holds_nul(message.get("body", b"")):
+                where = "body"
+            receive = replaying(message, receive)
         if where is not None:
             return await self.refuse(where, scope, receive, send)
         return await self.app(scope, receive, send)
