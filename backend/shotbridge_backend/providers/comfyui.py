@@ -63,6 +63,7 @@ from .base import (
     ProviderUnavailable,
     Task,
 )
+from .comfyui_ui import read_json
 
 if TYPE_CHECKING:
     from .comfyui_pool import ServerPool
@@ -188,12 +189,7 @@ def point_index(point: str) -> int:
 def load_template(path: Path, *, builtin: bool = False) -> Template:
     """Read and check one template file; TemplateError names the file and what is wrong in it."""
     where = str(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(f"{where}: cannot be read ({exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise TemplateError(f"{where}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+    doc = read_json(path, TemplateError)
     if not isinstance(doc, dict):
         raise TemplateError(f"{where}: must be a JSON object with name, task, inputs, outputs and prompt")
     from .comfyui_templates import is_ui_template, ui_template  # "workflow" / "official" instead of "prompt"

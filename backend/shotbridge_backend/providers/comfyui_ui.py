@@ -558,15 +558,19 @@ def to_api(workflow: dict[str, Any], info: dict[str, Any], *, rng: random.Random
     return graph
 
 
+def read_json(path: str | Path, error: type[Exception]) -> Any:
+    """A JSON file's content; `error` names the file and what is wrong (unreadable, or not JSON, where)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot be read ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+
+
 def load_workflow(path: str | Path) -> dict[str, Any]:
     """Read a UI-format workflow file; WorkflowError says what is wrong with it."""
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkflowError(f"{path}: cannot be read ({exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise WorkflowError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+    doc = read_json(path, WorkflowError)
     if not is_ui_workflow(doc):
         raise WorkflowError(f"{path}: not a ComfyUI UI workflow (File > Save): it needs 'nodes' and 'links'")
     return doc
